@@ -1,0 +1,153 @@
+"""Value types of the channel contract.
+
+A channel plugin turns outside traffic into :class:`InboundMessage` values and
+hands them to :func:`flask_helpdesk.services.inbound.ingest`. For outbound
+replies, the delivery job builds an :class:`OutboundMessage` and calls the
+``helpdesk_deliver_message`` hook; the plugin that owns the channel sends it
+and answers with a :class:`DeliveryReceipt`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing as t
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Who sent a message: a contact identity and a display name.
+
+    :ivar kind: ``email``, ``phone``, ``telegram``, ``vk`` or a plugin's kind.
+    :ivar value: The address, number or account id.
+    :ivar name: The sender's display name, if the channel gives one.
+    """
+
+    kind: str
+    value: str
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundAttachment:
+    """A file that came with an inbound message.
+
+    :ivar filename: As the sender named it (sanitized on storage).
+    :ivar content_type: As declared; the core sniffs the bytes as well.
+    :ivar data: The file's bytes.
+    :ivar content_id: For inline parts referenced as ``cid:`` in the HTML.
+    :ivar inline: Shown inside the message rather than as a download.
+    """
+
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    inline: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundMessage:
+    """One message from a customer, as a channel delivers it to ingest.
+
+    :ivar channel: The channel's name (``email``, ``telegram``...).
+    :ivar account: Which mailbox/bot/page of that channel received it.
+    :ivar external_id: The channel's unique id of the message; ingest is
+        idempotent on ``(channel, account, external_id)``.
+    :ivar sender: Who sent it.
+    :ivar subject: Subject, or a summary for channels without one.
+    :ivar text: Plain text (the customer's new text, quotes removed).
+    :ivar html: HTML as received; ingest sanitizes it before storing.
+    :ivar received_at: When the customer sent it (naive UTC), for archives.
+    :ivar thread_keys: Keys this message refers to (e.g. In-Reply-To and
+        References ids); the first one that names a known thread wins.
+    :ivar own_keys: Keys that identify this message, stored so that later
+        messages can thread onto it (e.g. its Message-ID).
+    :ivar ticket_hint: A ticket number the sender quoted (e.g. ``[#123]`` in a
+        subject); used only when ``sender`` is a known identity of that
+        ticket's customer.
+    :ivar group: Name of the group the account routes to, if any.
+    :ivar attachments: Files that came with it.
+    :ivar auto_submitted: An auto-reply, bounce or list mail: no automatic
+        answer may be sent to it.
+    :ivar spam_score: The channel's own spam score (0 = clean, 1 = spam).
+    :ivar meta: Channel-specific extras stored on the message (addresses,
+        full quoted text, headers...). Must be JSON-serializable.
+    """
+
+    channel: str
+    external_id: str
+    sender: Identity
+    text: str = ""
+    subject: str = ""
+    html: str | None = None
+    account: str = ""
+    received_at: dt.datetime | None = None
+    thread_keys: tuple[str, ...] = ()
+    own_keys: tuple[str, ...] = ()
+    ticket_hint: int | None = None
+    group: str | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    auto_submitted: bool = False
+    spam_score: float = 0.0
+    meta: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutboundAttachment:
+    """A stored attachment of an outbound reply; ``read()`` returns its bytes."""
+
+    filename: str
+    content_type: str
+    size: int
+    read: t.Callable[[], bytes]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutboundMessage:
+    """A public reply to send, as the delivery hook receives it.
+
+    :ivar id: The message row id.
+    :ivar ticket_id: Its ticket.
+    :ivar channel: The channel to send through (the ticket's channel).
+    :ivar account: The account the ticket came in through.
+    :ivar recipient: The customer's identity on that channel, if known.
+    :ivar subject: Subject of the ticket.
+    :ivar text: Plain text of the reply.
+    :ivar html: Sanitized HTML of the reply, if any.
+    :ivar author_name: Who wrote it.
+    :ivar in_reply_to: Thread keys of the ticket, oldest first.
+    :ivar attachments: Files to send.
+    :ivar attempt: 1 on the first try.
+    :ivar idempotency_key: Stable across retries of the same message.
+    """
+
+    id: int
+    ticket_id: int
+    channel: str
+    account: str
+    recipient: Identity | None
+    subject: str
+    text: str
+    html: str | None
+    author_name: str
+    in_reply_to: tuple[str, ...]
+    attachments: tuple[OutboundAttachment, ...]
+    attempt: int
+    idempotency_key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryReceipt:
+    """What a channel answers after sending.
+
+    :ivar external_id: The channel's id of the sent message (e.g. Message-ID).
+    :ivar thread_keys: Keys to store so that answers thread onto the ticket.
+    """
+
+    external_id: str | None = None
+    thread_keys: tuple[str, ...] = ()

@@ -1,0 +1,12 @@
+"""The ``flask helpdesk`` command group: thin adapters over services."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+
+def make_cli() -> click.Group:
+    """A fresh ``helpdesk`` group for one app (plugins add to it)."""
+    cli = AppGroup("helpdesk", help="Manage the helpdesk.")
+    return cli

@@ -1,0 +1,143 @@
+"""Configuration keys of the helpdesk and their defaults.
+
+Every key starts with ``HELPDESK_``. :meth:`Helpdesk.init_app` applies
+:data:`DEFAULTS` with ``app.config.setdefault`` (so ``app.config`` shows the
+effective values), adds the defaults that plugins declare through
+``helpdesk_config_defaults``, and freezes the result into a
+:class:`HelpdeskConfig`. The helpdesk never reads ``app.config`` again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+from types import MappingProxyType
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+#: Defaults of the core keys, in documentation order. Each key has a
+#: ``.. data::`` entry in ``docs/config.rst``.
+DEFAULTS: dict[str, t.Any] = {
+    #: URL prefix of every helpdesk page and of the REST API.
+    "HELPDESK_URL_PREFIX": "/helpdesk",
+    #: Flask-SQLAlchemy bind key for the helpdesk tables; ``None`` uses the
+    #: host's default engine.
+    "HELPDESK_DATABASE_BIND_KEY": None,
+    #: Where background jobs go: ``None`` or ``"embedded"`` for an in-memory
+    #: broker with an in-process worker, ``"stub"`` for an in-memory broker
+    #: with no worker (tests drive it), ``redis://...`` or ``amqp://...``.
+    "HELPDESK_BROKER_URL": None,
+    #: Worker threads of the embedded in-process worker.
+    "HELPDESK_EMBEDDED_WORKER_THREADS": 2,
+    #: Directory of the default local attachment storage; ``None`` means
+    #: ``<instance_path>/helpdesk-attachments``.
+    "HELPDESK_ATTACHMENT_DIR": None,
+    #: Largest accepted attachment, in bytes.
+    "HELPDESK_MAX_ATTACHMENT_SIZE": 25 * 1024 * 1024,
+    #: Most attachments accepted on one message.
+    "HELPDESK_MAX_ATTACHMENTS_PER_MESSAGE": 20,
+    #: Plugin names never loaded (entry-point names or registered names).
+    "HELPDESK_DISABLED_PLUGINS": (),
+    #: Load plugins from the ``flask_helpdesk`` entry-point group.
+    "HELPDESK_LOAD_ENTRY_POINTS": True,
+    #: Log every hook call to the ``flask_helpdesk.plugins`` logger.
+    "HELPDESK_TRACE_HOOKS": False,
+    #: Languages of the full-text search (PostgreSQL configuration names).
+    "HELPDESK_SEARCH_LANGUAGES": ("english", "russian", "portuguese"),
+    #: Default page size of ticket lists.
+    "HELPDESK_PAGE_SIZE": 25,
+    #: Largest page size a client may ask for.
+    "HELPDESK_MAX_PAGE_SIZE": 100,
+    #: Delivery attempts of one outbound message before it is marked failed.
+    "HELPDESK_DELIVERY_MAX_ATTEMPTS": 8,
+    #: Base delay in seconds of the delivery backoff (doubled per attempt).
+    "HELPDESK_DELIVERY_BACKOFF": 30,
+    #: Seconds after which a message stuck in ``sending`` is retried.
+    "HELPDESK_DELIVERY_LEASE": 300,
+    #: Seconds between two runs of the outbox sweeper.
+    "HELPDESK_SWEEP_INTERVAL": 60,
+    #: Socket.IO message queue URL used by workers to emit (``None``: none).
+    "HELPDESK_SOCKETIO_MESSAGE_QUEUE": None,
+    #: Language used when an agent has none set.
+    "HELPDESK_DEFAULT_LANGUAGE": "en",
+    #: Languages offered to agents.
+    "HELPDESK_LANGUAGES": ("en", "ru", "pt_BR"),
+    #: Spam score (0 to 1) at or above which a new inbound ticket is ``spam``.
+    "HELPDESK_SPAM_THRESHOLD": 0.8,
+    #: Mount the JSON REST API under ``<prefix>/api/v1``.
+    "HELPDESK_API_ENABLED": True,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class HelpdeskConfig:
+    """The effective configuration of one app, read once by ``init_app``.
+
+    Attributes mirror the core keys without the ``HELPDESK_`` prefix, in
+    lower case. :attr:`values` holds every ``HELPDESK_*`` key, including the
+    keys that plugins declare.
+    """
+
+    url_prefix: str
+    database_bind_key: str | None
+    broker_url: str | None
+    embedded_worker_threads: int
+    attachment_dir: str | None
+    max_attachment_size: int
+    max_attachments_per_message: int
+    disabled_plugins: tuple[str, ...]
+    load_entry_points: bool
+    trace_hooks: bool
+    search_languages: tuple[str, ...]
+    page_size: int
+    max_page_size: int
+    delivery_max_attempts: int
+    delivery_backoff: int
+    delivery_lease: int
+    sweep_interval: int
+    socketio_message_queue: str | None
+    default_language: str
+    languages: tuple[str, ...]
+    spam_threshold: float
+    api_enabled: bool
+    values: t.Mapping[str, t.Any]
+
+    def __getitem__(self, key: str) -> t.Any:
+        return self.values[key]
+
+
+def apply_defaults(app: Flask, extra: t.Mapping[str, t.Any] = MappingProxyType({})) -> None:
+    """Set every default not already in ``app.config``.
+
+    :param app: The host application.
+    :param extra: Plugin defaults; keys must start with ``HELPDESK_``.
+    :raises RuntimeError: A plugin declared a key without the prefix.
+    """
+    for key, value in {**DEFAULTS, **extra}.items():
+        if not key.startswith("HELPDESK_"):
+            raise RuntimeError(
+                f"Plugin config key {key!r} must start with 'HELPDESK_<PLUGIN>_'."
+            )
+        app.config.setdefault(key, value)
+
+
+def read_config(app: Flask) -> HelpdeskConfig:
+    """Freeze the ``HELPDESK_*`` keys of ``app.config``.
+
+    :raises RuntimeError: A core key has a value of the wrong kind.
+    """
+    values = {k: v for k, v in app.config.items() if k.startswith("HELPDESK_")}
+    kwargs: dict[str, t.Any] = {}
+    for field in dataclasses.fields(HelpdeskConfig):
+        if field.name == "values":
+            continue
+        value = values[f"HELPDESK_{field.name.upper()}"]
+        if isinstance(value, list | set):
+            value = tuple(value)
+        kwargs[field.name] = value
+    for key in ("page_size", "max_page_size", "max_attachment_size", "delivery_max_attempts"):
+        if not isinstance(kwargs[key], int) or kwargs[key] < 1:
+            raise RuntimeError(f"HELPDESK_{key.upper()} must be a positive integer.")
+    kwargs["url_prefix"] = "/" + kwargs["url_prefix"].strip("/")
+    return HelpdeskConfig(**kwargs, values=MappingProxyType(dict(values)))

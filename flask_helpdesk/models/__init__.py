@@ -1,0 +1,53 @@
+"""SQLAlchemy models of the helpdesk, on their own :class:`~sqlalchemy.MetaData`.
+
+The tables (all prefixed ``helpdesk_``) live in :data:`metadata`, not in the
+host's, so ``db.create_all()`` of the host leaves them alone and the helpdesk
+migrates them with its own Alembic history. The host's ``db.session`` reads and
+writes them through the default engine, or through the engine of
+``HELPDESK_DATABASE_BIND_KEY`` (Flask-SQLAlchemy reads ``metadata.info``).
+
+Models hold data and small pure helpers only: no I/O, no Flask request, no
+state changes outside :mod:`flask_helpdesk.services`.
+"""
+
+from __future__ import annotations
+
+from ._base import Base
+from ._base import metadata
+from ._base import utcnow
+from .agent import Agent
+from .agent import ApiToken
+from .agent import Group
+from .agent import agent_groups
+from .customer import ContactIdentity
+from .customer import Customer
+from .event import TicketEvent
+from .message import Attachment
+from .message import Message
+from .message import ThreadKey
+from .search import SearchDocument
+from .ticket import Tag
+from .ticket import Ticket
+from .ticket import ticket_tags
+from .view import SavedView
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "Attachment",
+    "Base",
+    "ContactIdentity",
+    "Customer",
+    "Group",
+    "Message",
+    "SavedView",
+    "SearchDocument",
+    "Tag",
+    "ThreadKey",
+    "Ticket",
+    "TicketEvent",
+    "agent_groups",
+    "metadata",
+    "ticket_tags",
+    "utcnow",
+]

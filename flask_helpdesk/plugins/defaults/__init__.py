@@ -1,0 +1,1 @@
+"""The core's own default behaviours, as ordinary ``trylast`` hook implementations."""

@@ -1,0 +1,190 @@
+"""Hook specifications: the contract between the helpdesk and its plugins.
+
+Every hook is documented here and nowhere else; ``docs/plugin_hooks.rst``
+renders these docstrings. Hook names start with ``helpdesk_``. Arguments are
+opt-in: an implementation takes only the arguments it needs, so adding an
+argument later never breaks a plugin.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import pluggy
+
+if t.TYPE_CHECKING:
+    import click
+
+    from ..channels import DeliveryReceipt
+    from ..channels import InboundMessage
+    from ..channels import OutboundMessage
+    from ..events import Event
+    from ..state import HelpdeskState
+
+#: Marks a function as a hook specification.
+hookspec = pluggy.HookspecMarker("flask_helpdesk")
+#: Marks a function as an implementation of a helpdesk hook.
+hookimpl = pluggy.HookimplMarker("flask_helpdesk")
+
+
+# --------------------------------------------------------------------------
+# Setup
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def helpdesk_config_defaults() -> dict[str, t.Any]:
+    """Declare the plugin's configuration keys and their defaults.
+
+    Called once by ``init_app``, before the configuration is frozen, with no
+    app context.
+
+    :return: A mapping of ``HELPDESK_<PLUGIN>_*`` keys to default values. The
+        core applies them with ``app.config.setdefault``, so the host's values
+        win, and lists them in ``flask helpdesk config``.
+
+    All results are collected. Keys without the ``HELPDESK_`` prefix make
+    ``init_app`` raise :class:`RuntimeError`.
+
+    Must be pure: no I/O, no side effects.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_startup(helpdesk: HelpdeskState) -> None:
+    """Finish setting up after the helpdesk is registered on an app.
+
+    Called once at the end of ``init_app``, inside an app context. The
+    database may not have its tables yet: do not query it here.
+
+    :param helpdesk: The helpdesk of the app being set up.
+    :return: Ignored.
+
+    Use it to check the plugin's configuration and raise
+    :class:`RuntimeError` with a message that names the fix.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_commands(cli: click.Group) -> None:
+    """Add subcommands to ``flask helpdesk``.
+
+    Called once by ``init_app``, with no app context.
+
+    :param cli: The ``helpdesk`` click group; add commands with
+        ``cli.command()`` or ``cli.add_command()``.
+    :return: Ignored.
+
+    Commands run with an app context pushed by Flask's CLI. Document every
+    command you add.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_register_channels() -> list[dict[str, str]]:
+    """Declare the channels a plugin provides.
+
+    Called once by ``init_app``, with no app context.
+
+    :return: A list of ``{"name": ..., "label": ...}`` mappings; ``name`` is
+        what the plugin puts in :attr:`InboundMessage.channel` and answers
+        for in ``helpdesk_deliver_message``.
+
+    All results are collected. Two plugins declaring the same name make
+    ``init_app`` raise :class:`RuntimeError`. The core declares ``web`` (the
+    REST API and the agent UI) in ``plugins/defaults/web.py``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Inbound channels
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def helpdesk_spam_score(helpdesk: HelpdeskState, message: InboundMessage) -> float | None:
+    """Score an inbound message for spam.
+
+    Called by :func:`~flask_helpdesk.services.inbound.ingest` inside its
+    transaction, before the message is stored, in a worker or CLI process
+    (or a request, for the API's inbound endpoint).
+
+    :param helpdesk: The helpdesk of the current app.
+    :param message: The message being ingested. Read-only.
+    :return: A score from 0.0 (clean) to 1.0 (spam), or ``None`` to abstain.
+
+    All results are collected; ingest takes the highest of them and of
+    :attr:`InboundMessage.spam_score`. At or above
+    :data:`HELPDESK_SPAM_THRESHOLD` a new ticket gets the ``spam`` status.
+
+    Must not block for long and must not commit.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Outbound delivery
+# --------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def helpdesk_deliver_message(
+    helpdesk: HelpdeskState, message: OutboundMessage
+) -> DeliveryReceipt | None:
+    """Send one outbound message through the channel that owns it.
+
+    Called by the ``helpdesk.deliver_message`` job in a worker, inside an app
+    context, after the reply was committed. Never called during a request.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param message: The reply to send. Read-only.
+    :return: A receipt when this plugin owns ``message.channel``, otherwise
+        ``None``.
+
+    Stops at the first non-None result. Raise
+    :class:`~flask_helpdesk.errors.DeliveryError` for a failure: the job
+    retries with backoff unless ``permanent=True``. A default implementation
+    for the ``web`` channel (nothing to send: the customer reads replies in
+    the portal) is registered with ``trylast=True`` in
+    ``plugins/defaults/web.py``.
+
+    Implementations must be idempotent: after a crash the same message can be
+    delivered twice; use ``message.idempotency_key``. Must not commit.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Tickets and events
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def helpdesk_ticket_event(helpdesk: HelpdeskState, event: Event) -> None:
+    """React to a change of a ticket, after it was committed.
+
+    Called once per event by the event pipeline right after the service's
+    transaction committed, in the process that made the change (web request,
+    worker or CLI), inside an app context. A rolled-back change calls nothing.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param event: The committed event. Read-only.
+    :return: Ignored.
+
+    Every implementation is called, even when another one raises (the error
+    is logged). Slow work (HTTP calls, mail) belongs in a dramatiq job sent
+    from here. Calling a service from here starts a new transaction whose
+    events are dispatched in turn.
+
+    .. versionadded:: 0.1
+    """

@@ -1,0 +1,53 @@
+"""The public service API: the only way helpdesk state changes.
+
+Every adapter (HTML pages, the REST API, channel ingest, the CLI, rule
+actions, plugins) calls these functions. Each takes keyword-only arguments
+and an explicit ``actor``, checks permission, validates input, changes rows
+and records history events in one transaction, and raises
+:class:`~flask_helpdesk.errors.HelpdeskError` subclasses with messages fit to
+show a user.
+"""
+
+from __future__ import annotations
+
+from . import agents
+from . import customers
+from . import inbound
+from . import messages
+from . import outbox
+from . import permissions
+from . import search
+from . import tickets
+from . import views
+from ._uow import SYSTEM
+from ._uow import Actor
+from ._uow import SystemActor
+from ._uow import transaction
+from ._validate import UNSET
+from .inbound import IngestResult
+from .inbound import ingest
+from .tickets import TicketChanges
+from .views import Page
+from .views import TicketFilter
+
+__all__ = [
+    "SYSTEM",
+    "UNSET",
+    "Actor",
+    "IngestResult",
+    "Page",
+    "SystemActor",
+    "TicketChanges",
+    "TicketFilter",
+    "agents",
+    "customers",
+    "inbound",
+    "ingest",
+    "messages",
+    "outbox",
+    "permissions",
+    "search",
+    "tickets",
+    "transaction",
+    "views",
+]

@@ -1,0 +1,239 @@
+"""Agents, groups (departments and support lines) and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import typing as t
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from ..errors import Conflict
+from ..errors import NotFound
+from ..errors import ValidationError
+from ..i18n import _
+from ..models import Agent
+from ..models import ApiToken
+from ..models import Group
+from ..models import utcnow
+from ..models.agent import ROLES
+from . import _validate as v
+from ._uow import Actor
+from ._uow import session
+from ._uow import transaction
+from .permissions import require_role
+
+#: Shown before the secret part of every API token, to recognise leaks.
+TOKEN_PREFIX = "hdk_"
+
+
+# ------------------------------------------------------------------- groups
+
+
+def list_groups() -> list[Group]:
+    """Every group, by name."""
+    return list(session().scalars(select(Group).order_by(Group.name)))
+
+
+def get_group(group_id: int) -> Group:
+    group = session().get(Group, group_id)
+    if group is None:
+        raise NotFound(_("Group %(id)s does not exist.", id=group_id))
+    return group
+
+
+def get_group_by_name(name: str) -> Group | None:
+    return session().scalar(select(Group).where(func.lower(Group.name) == name.lower()))
+
+
+def create_group(*, actor: Actor, name: str, description: str = "") -> Group:
+    """Create a group. Only admins may."""
+    require_role(actor, "admin")
+    name = v.text(name, "name", max_length=100)
+    with transaction() as s:
+        if get_group_by_name(name) is not None:
+            raise Conflict(_("A group named %(name)s already exists.", name=name), field="name")
+        group = Group(name=name, description=v.text(description, "description",
+                                                    max_length=2000, required=False))
+        s.add(group)
+    return group
+
+
+def update_group(
+    group_id: int, *, actor: Actor, name: str = v.UNSET, description: str = v.UNSET
+) -> Group:
+    require_role(actor, "admin")
+    with transaction():
+        group = get_group(group_id)
+        if name is not v.UNSET:
+            name = v.text(name, "name", max_length=100)
+            other = get_group_by_name(name)
+            if other is not None and other.id != group.id:
+                raise Conflict(_("A group named %(name)s already exists.", name=name),
+                               field="name")
+            group.name = name
+        if description is not v.UNSET:
+            group.description = v.text(description, "description", max_length=2000,
+                                       required=False)
+    return group
+
+
+# ------------------------------------------------------------------- agents
+
+
+def get_agent(agent_id: int) -> Agent:
+    agent = session().get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(_("Agent %(id)s does not exist.", id=agent_id))
+    return agent
+
+
+def get_by_user_id(user_id: str) -> Agent | None:
+    """The agent of a host user id, or ``None``."""
+    return session().scalar(select(Agent).where(Agent.user_id == user_id))
+
+
+def list_agents(*, include_inactive: bool = False) -> list[Agent]:
+    query = select(Agent).order_by(Agent.name, Agent.id)
+    if not include_inactive:
+        query = query.where(Agent.active.is_(True))
+    return list(session().scalars(query))
+
+
+def create_agent(
+    *, actor: Actor, name: str, email: str | None = None, user_id: str | None = None,
+    role: str = "agent", groups: t.Sequence[int] = (), language: str | None = None,
+) -> Agent:
+    """Create an agent. Only admins may.
+
+    :param user_id: The host's user id this agent logs in as.
+    :param groups: Ids of the groups the agent works in.
+    """
+    require_role(actor, "admin")
+    agent = Agent(
+        name=v.text(name, "name", max_length=200),
+        email=_email(email),
+        user_id=None if user_id is None else v.text(str(user_id), "user_id", max_length=200),
+        role=v.one_of(role, "role", ROLES),
+        language=_language(language),
+    )
+    with transaction() as s:
+        _check_unique(agent)
+        agent.groups = [get_group(gid) for gid in groups]
+        s.add(agent)
+    return agent
+
+
+def update_agent(
+    agent_id: int, *, actor: Actor, name: str = v.UNSET, email: str | None = v.UNSET,
+    role: str = v.UNSET, groups: t.Sequence[int] = v.UNSET, language: str | None = v.UNSET,
+    active: bool = v.UNSET,
+) -> Agent:
+    """Change an agent. Admins change anyone; an agent may change their own language."""
+    agent = get_agent(agent_id)
+    self_service = isinstance(actor, Agent) and actor.id == agent.id and all(
+        x is v.UNSET for x in (name, email, role, groups, active)
+    )
+    if not self_service:
+        require_role(actor, "admin")
+    with transaction():
+        if name is not v.UNSET:
+            agent.name = v.text(name, "name", max_length=200)
+        if email is not v.UNSET:
+            agent.email = _email(email)
+        if role is not v.UNSET:
+            agent.role = v.one_of(role, "role", ROLES)
+        if groups is not v.UNSET:
+            agent.groups = [get_group(gid) for gid in groups]
+        if language is not v.UNSET:
+            agent.language = _language(language)
+        if active is not v.UNSET:
+            if not isinstance(active, bool):
+                raise ValidationError(_("active must be true or false."), field="active")
+            agent.active = active
+        _check_unique(agent)
+    return agent
+
+
+def _check_unique(agent: Agent) -> None:
+    s = session()
+    with s.no_autoflush:
+        if agent.email and s.scalar(
+            select(Agent.id).where(Agent.email == agent.email, Agent.id != (agent.id or 0))
+        ):
+            raise Conflict(_("Another agent has the email %(email)s.", email=agent.email),
+                           field="email")
+        if agent.user_id and s.scalar(
+            select(Agent.id).where(Agent.user_id == agent.user_id, Agent.id != (agent.id or 0))
+        ):
+            raise Conflict(_("Another agent has this user id."), field="user_id")
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = v.text(value, "email", max_length=320).lower()
+    if "@" not in value.strip("@"):
+        raise ValidationError(_("%(value)s is not an email address.", value=value),
+                              field="email")
+    return value
+
+
+def _language(value: str | None) -> str | None:
+    from ..extension import get_state
+
+    if value is None:
+        return None
+    return v.one_of(value, "language", get_state().config.languages)
+
+
+# --------------------------------------------------------------- API tokens
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(*, actor: Actor, agent_id: int, name: str) -> tuple[ApiToken, str]:
+    """Create an API token for an agent; the secret is returned only now.
+
+    Agents create their own tokens; admins create anyone's.
+    """
+    if not (isinstance(actor, Agent) and actor.id == agent_id):
+        require_role(actor, "admin")
+    agent = get_agent(agent_id)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(agent_id=agent.id, name=v.text(name, "name", max_length=100),
+                     prefix=secret[:12], token_hash=_hash(secret), scopes=[])
+    with transaction() as s:
+        s.add(token)
+    return token, secret
+
+
+def list_tokens(*, actor: Actor, agent_id: int) -> list[ApiToken]:
+    if not (isinstance(actor, Agent) and actor.id == agent_id):
+        require_role(actor, "admin")
+    query = select(ApiToken).where(ApiToken.agent_id == agent_id).order_by(ApiToken.id)
+    return list(session().scalars(query))
+
+
+def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
+    token = session().get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(_("API token %(id)s does not exist.", id=token_id))
+    if not (isinstance(actor, Agent) and actor.id == token.agent_id):
+        require_role(actor, "admin")
+    with transaction():
+        token.revoked_at = token.revoked_at or utcnow()
+    return token
+
+
+def authenticate_token(secret: str) -> Agent | None:
+    """The active agent owning an unrevoked token, or ``None``."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = session().scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
+    if token is None or token.revoked_at is not None or not token.agent.active:
+        return None
+    return token.agent

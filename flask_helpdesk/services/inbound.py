@@ -1,0 +1,240 @@
+"""Ingest: turn a channel's :class:`InboundMessage` into a ticket message.
+
+Ingest is idempotent on ``(channel, account, external_id)``: a message seen
+before returns the first result and changes nothing. So a channel can fetch
+at least once and acknowledge its source only after ingest returned, and
+every message becomes exactly one ticket message, with nothing lost on a crash.
+
+Threading, in order: the message's ``thread_keys`` (e.g. In-Reply-To then
+References) against stored keys of the same channel and account; then a
+``ticket_hint`` (a ticket number in the subject), used only when the sender
+is an identity of that ticket's customer. Never by subject text alone.
+
+Status on a customer message: ``pending``, ``on_hold`` and ``resolved`` go
+back to ``open``; a ``closed`` ticket stays closed and a new ticket is opened,
+linked as its follow-up; a merged ticket forwards to the ticket it was merged
+into; ``spam`` stays ``spam``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..channels import InboundMessage
+from ..errors import ValidationError
+from ..extension import get_state
+from ..i18n import _
+from ..models import ContactIdentity
+from ..models import Customer
+from ..models import Message
+from ..models import ThreadKey
+from ..models import Ticket
+from ..models import utcnow
+from ..models.ticket import SUBJECT_MAX
+from . import _validate as v
+from ._uow import SYSTEM
+from ._uow import record
+from ._uow import session
+from ._uow import transaction
+from .customers import normalize_identity
+from .messages import add_message
+from .tickets import set_status
+
+#: Most thread keys looked at per message (long References chains are cut).
+MAX_THREAD_KEYS = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestResult:
+    """What ingest did with one message.
+
+    :ivar ticket_id: The ticket the message is on.
+    :ivar message_id: The stored message.
+    :ivar created: A new ticket was opened for it.
+    :ivar duplicate: It was ingested before; nothing changed.
+    :ivar follow_up_of: The closed ticket this new ticket follows up.
+    """
+
+    ticket_id: int
+    message_id: int
+    created: bool
+    duplicate: bool = False
+    follow_up_of: int | None = None
+
+
+def ingest(message: InboundMessage) -> IngestResult:
+    """Store one inbound message on the right ticket, exactly once.
+
+    :raises ValidationError: The message lacks a channel, id or sender.
+    """
+    _check(message)
+    existing = _find_existing(message)
+    if existing is not None:
+        return existing
+    try:
+        return _ingest(message)
+    except IntegrityError:
+        # Another process ingested the same message concurrently.
+        existing = _find_existing(message)
+        if existing is None:
+            raise
+        return existing
+
+
+def _check(message: InboundMessage) -> None:
+    if not isinstance(message, InboundMessage):
+        raise ValidationError(_("ingest() takes an InboundMessage."))
+    channels = get_state().channels
+    if message.channel not in channels:
+        raise ValidationError(_("Unknown channel %(channel)s; a plugin must declare it with"
+                                " helpdesk_register_channels.", channel=message.channel),
+                              field="channel")
+    v.text(message.external_id, "external_id", max_length=500)
+    v.text(message.account, "account", max_length=100, required=False)
+    normalize_identity(message.sender.kind, message.sender.value)
+
+
+def _find_existing(message: InboundMessage) -> IngestResult | None:
+    row = session().execute(
+        select(Message.id, Message.ticket_id).where(
+            Message.channel == message.channel, Message.account == message.account,
+            Message.external_id == message.external_id)
+    ).first()
+    return None if row is None else IngestResult(row.ticket_id, row.id, False, duplicate=True)
+
+
+def _ingest(message: InboundMessage) -> IngestResult:
+    state = get_state()
+    with transaction() as s:
+        customer = _customer(message)
+        ticket = _thread(message, customer)
+        follow_up_of = None
+        created = ticket is None or ticket.status == "closed"
+        if ticket is not None and ticket.status == "closed":
+            follow_up_of = ticket.id
+        if created:
+            ticket = _open_ticket(message, customer, state.config.spam_threshold,
+                                  follow_up_of)
+        else:
+            assert ticket is not None
+            if ticket.status in ("pending", "on_hold", "resolved"):
+                set_status(ticket, customer, "open")
+        assert ticket is not None
+        stored = add_message(
+            ticket, kind="inbound", actor=customer, text=message.text, html=message.html,
+            attachments=message.attachments, meta=dict(message.meta),
+            channel=message.channel, account=message.account,
+            external_id=message.external_id, created_at=message.received_at,
+            event_data={"auto_submitted": message.auto_submitted},
+        )
+        when = stored.created_at
+        ticket.last_customer_message_at = max(ticket.last_customer_message_at or when, when)
+        ticket.updated_at = max(ticket.updated_at or when, when)
+        _store_keys(message, ticket.id)
+    return IngestResult(ticket.id, stored.id, created, follow_up_of=follow_up_of)
+
+
+def _customer(message: InboundMessage) -> Customer:
+    s = session()
+    kind, name = message.sender.kind, message.sender.name.strip()[:200]
+    value = normalize_identity(kind, message.sender.value)
+    identity = s.scalar(select(ContactIdentity).where(
+        ContactIdentity.kind == kind, ContactIdentity.value == value))
+    if identity is not None:
+        customer = s.get(Customer, identity.customer_id)
+        assert customer is not None
+        if not customer.name and name:
+            customer.name = name
+        return customer
+    customer = Customer(name=name, notes="", attributes={})
+    s.add(customer)
+    s.flush()
+    s.add(ContactIdentity(customer_id=customer.id, kind=kind, value=value,
+                          display=message.sender.value.strip()[:320]))
+    return customer
+
+
+def _thread(message: InboundMessage, customer: Customer) -> Ticket | None:
+    s = session()
+    keys = [k for k in message.thread_keys if k][:MAX_THREAD_KEYS]
+    if keys:
+        rows = s.execute(select(ThreadKey.key, ThreadKey.ticket_id).where(
+            ThreadKey.channel == message.channel, ThreadKey.account == message.account,
+            ThreadKey.key.in_(keys))).all()
+        found = {row.key: row.ticket_id for row in rows}
+        for key in keys:
+            if key in found:
+                return _follow_merges(found[key])
+    if message.ticket_hint is not None:
+        ticket = s.get(Ticket, message.ticket_hint)
+        if ticket is not None and ticket.customer_id == customer.id:
+            return _follow_merges(ticket.id)
+    return None
+
+
+def _follow_merges(ticket_id: int) -> Ticket:
+    s = session()
+    ticket = s.get(Ticket, ticket_id, with_for_update=True)
+    seen = set()
+    while ticket is not None and ticket.merged_into_id is not None and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = s.get(Ticket, ticket.merged_into_id, with_for_update=True)
+    assert ticket is not None
+    return ticket
+
+
+def _open_ticket(
+    message: InboundMessage, customer: Customer, spam_threshold: float, follow_up_of: int | None
+) -> Ticket:
+    from .agents import get_group_by_name
+
+    state = get_state()
+    scores = [message.spam_score, *[
+        score for score in state.pm.hook.helpdesk_spam_score(helpdesk=state, message=message)
+        if score is not None]]
+    spam = max(scores) >= spam_threshold
+    when = message.received_at or utcnow()
+    subject = (message.subject or "").replace("\x00", "").strip()[:SUBJECT_MAX]
+    group = get_group_by_name(message.group) if message.group else None
+    ticket = Ticket(
+        subject=subject or _("(no subject)"), status="spam" if spam else "open", priority=1,
+        channel=message.channel, account=message.account, customer_id=customer.id,
+        group_id=group.id if group else None, created_at=when, updated_at=when,
+        status_changed_at=when, follow_up_of_id=follow_up_of, custom_fields={},
+    )
+    s = session()
+    s.add(ticket)
+    s.flush()
+    record(ticket, "ticket.created", customer, {
+        "subject": ticket.subject, "channel": ticket.channel, "status": ticket.status,
+        "priority": "normal", "group_id": ticket.group_id, "assignee_id": None,
+        "spam_score": max(scores), "follow_up_of": follow_up_of,
+    })
+    if follow_up_of is not None:
+        closed = s.get(Ticket, follow_up_of)
+        assert closed is not None
+        record(closed, "ticket.follow_up_created", SYSTEM, {"follow_up_id": ticket.id})
+    return ticket
+
+
+def _store_keys(message: InboundMessage, ticket_id: int) -> None:
+    add_thread_keys(message.channel, message.account, message.own_keys, ticket_id)
+
+
+def add_thread_keys(channel: str, account: str, keys: t.Iterable[str], ticket_id: int) -> None:
+    """Remember keys that thread later messages of a channel into ``ticket_id``.
+
+    Keys already known (to any ticket) are left as they are.
+    """
+    wanted = sorted({k[:500] for k in keys if k})
+    if not wanted:
+        return
+    s = session()
+    known = set(s.scalars(select(ThreadKey.key).where(
+        ThreadKey.channel == channel, ThreadKey.account == account, ThreadKey.key.in_(wanted))))
+    s.add_all(ThreadKey(channel=channel, account=account, key=k, ticket_id=ticket_id)
+              for k in wanted if k not in known)

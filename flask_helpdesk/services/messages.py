@@ -1,0 +1,293 @@
+"""Messages: customer messages, public replies (delivered through the outbox) and notes.
+
+Internal notes (``kind="note"``) are for agents only: they are never
+delivered, never returned by :func:`public_messages`, and their text is never
+put into an event.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import typing as t
+import unicodedata
+
+import filetype
+import nh3
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..channels import InboundAttachment
+from ..errors import Conflict
+from ..errors import NotFound
+from ..errors import ValidationError
+from ..events import PUBLIC_MESSAGE_TYPES
+from ..extension import get_state
+from ..i18n import _
+from ..models import Agent
+from ..models import Attachment
+from ..models import Customer
+from ..models import Message
+from ..models import Ticket
+from ..models import TicketEvent
+from ..models import utcnow
+from . import _validate as v
+from ._uow import Actor
+from ._uow import record
+from ._uow import session
+from ._uow import transaction
+from .search import touch
+from .tickets import get_ticket
+from .tickets import set_status
+
+#: Longest message text accepted (characters).
+TEXT_MAX = 200_000
+#: Longest HTML accepted before sanitizing (characters).
+HTML_MAX = 1_000_000
+
+
+def sanitize_html(html: str) -> str:
+    """Remove scripts, event handlers and anything unsafe (nh3, an allow-list).
+
+    ``cid:`` image sources stay so inline images can be resolved.
+    """
+    return nh3.clean(
+        html, url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def html_to_text(html: str) -> str:
+    """A plain-text rendering of sanitized HTML, for search and previews."""
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>|</h\d>", "\n", html)
+    text = nh3.clean(text, tags=set())
+    import html as _html
+
+    return re.sub(r"\n{3,}", "\n\n", _html.unescape(text)).strip()
+
+
+def safe_filename(name: str | None) -> str:
+    """A filename without paths, control characters or leading dots."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = os.path.basename(name.replace("\\", "/"))
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
+    return name[:255] or "attachment"
+
+
+def sniff_content_type(data: bytes, declared: str, filename: str) -> str:
+    """The content type the bytes really are, falling back to the declared one."""
+    kind = filetype.guess(data[:8192])
+    if kind is not None:
+        return str(kind.mime)
+    declared = (declared or "").split(";")[0].strip().lower()
+    if re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", declared) and not declared.startswith(
+        ("image/", "video/", "audio/")
+    ):
+        return declared
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def store_attachments(message: Message, files: t.Sequence[InboundAttachment]) -> list[Attachment]:
+    """Check and store files for ``message`` in the attachment storage.
+
+    :raises ValidationError: Too many files, a file too large or not bytes.
+    """
+    from ..storage import sha256
+
+    state = get_state()
+    limit = state.config.max_attachment_size
+    if len(files) > state.config.max_attachments_per_message:
+        raise ValidationError(
+            _("Too many attachments (%(count)d, at most %(max)d).", count=len(files),
+              max=state.config.max_attachments_per_message), field="attachments")
+    stored = []
+    for item in files:
+        if not isinstance(item.data, bytes | bytearray):
+            raise ValidationError(_("An attachment has no content."), field="attachments")
+        filename = safe_filename(item.filename)
+        if len(item.data) > limit:
+            raise ValidationError(
+                _("%(name)s is too large (%(size)s, at most %(max)s).", name=filename,
+                  size=_size(len(item.data)), max=_size(limit)), field="attachments")
+        data = bytes(item.data)
+        row = Attachment(
+            message=message, filename=filename,
+            content_type=sniff_content_type(data, item.content_type, filename),
+            size=len(data), sha256=sha256(data), content_id=item.content_id,
+            inline=bool(item.inline), storage_key=state.storage.save(data, filename=filename),
+        )
+        session().add(row)
+        stored.append(row)
+    return stored
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def add_message(
+    ticket: Ticket, *, kind: str, actor: Actor | Customer, text: str = "",
+    html: str | None = None, attachments: t.Sequence[InboundAttachment] = (),
+    meta: dict[str, t.Any] | None = None, channel: str | None = None, account: str | None = None,
+    external_id: str | None = None, created_at: t.Any = None, event_data: dict[str, t.Any]
+    | None = None,
+) -> Message:
+    """Add a message to ``ticket`` inside the current transaction (for services)."""
+    text = v.text(text or "", "text", max_length=TEXT_MAX, required=False)
+    clean_html = None
+    if html:
+        if not isinstance(html, str) or len(html) > HTML_MAX:
+            raise ValidationError(_("html must be text of at most %(max)d characters.",
+                                    max=HTML_MAX), field="html")
+        clean_html = sanitize_html(html)
+        text = text or html_to_text(clean_html)
+    if not text and not attachments:
+        raise ValidationError(_("The message is empty."), field="text")
+    now = utcnow()
+    message = Message(
+        ticket_id=ticket.id, kind=kind, channel=channel or ticket.channel,
+        account=ticket.account if account is None else account, external_id=external_id,
+        text=text, html=clean_html, meta=dict(meta or {}), created_at=created_at or now,
+        attempts=0,
+    )
+    if isinstance(actor, Agent):
+        message.author_agent_id, message.author_name = actor.id, actor.name
+    elif isinstance(actor, Customer):
+        message.author_customer_id, message.author_name = actor.id, actor.name
+    else:
+        message.author_name = actor.name
+    if kind == "reply":
+        message.delivery_state, message.next_attempt_at = "queued", now
+    s = session()
+    s.add(message)
+    s.flush()
+    store_attachments(message, attachments)
+    event_type = {"inbound": "message.received", "reply": "message.replied",
+                  "note": "note.added"}[kind]
+    data = {"message_id": message.id, "channel": message.channel, **(event_data or {})}
+    if kind == "reply":
+        data["delivery"] = "queued"
+    record(ticket, event_type, actor, data)
+    touch(ticket.id)
+    return message
+
+
+def _check_collision(ticket: Ticket, actor: Actor, seen_event_id: int | None) -> None:
+    """Refuse a reply written without having seen a newer public message."""
+    if seen_event_id is None:
+        return
+    newer = list(session().scalars(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.id > seen_event_id,
+            TicketEvent.type.in_(sorted(PUBLIC_MESSAGE_TYPES)),
+        ).order_by(TicketEvent.id).limit(20)
+    ))
+    newer = [e for e in newer if not (isinstance(actor, Agent) and e.actor_agent_id == actor.id
+                                      and e.type == "message.replied")]
+    if newer:
+        raise Conflict(
+            _("New messages arrived on ticket #%(id)s since you opened it. Review them, then"
+              " send again to confirm.", id=ticket.id),
+            details={"events": [{"id": e.id, "type": e.type, "actor": e.actor_name,
+                                 "message_id": e.data.get("message_id")} for e in newer]},
+        )
+
+
+def reply(
+    ticket_id: int, *, actor: Actor, text: str = "", html: str | None = None,
+    attachments: t.Sequence[InboundAttachment] = (), status: str | None = None,
+    seen_event_id: int | None = None, confirm: bool = False,
+) -> Message:
+    """Send a public reply to the ticket's customer, optionally setting the status.
+
+    The reply is queued in the outbox and delivered by a job after commit.
+
+    :param seen_event_id: The newest event the author saw. When a public
+        message newer than it exists, :class:`Conflict` is raised unless
+        ``confirm`` is true.
+    :raises ValidationError: The ticket is closed, or the reply is empty.
+    """
+    with transaction():
+        ticket = get_ticket(ticket_id, actor=actor, for_update=True)
+        _writable(ticket)
+        if not confirm:
+            _check_collision(ticket, actor, seen_event_id)
+        message = add_message(ticket, kind="reply", actor=actor, text=text, html=html,
+                              attachments=attachments)
+        ticket.last_agent_reply_at = ticket.updated_at = message.created_at
+        if status is not None:
+            set_status(ticket, actor, status)
+    return message
+
+
+def add_note(
+    ticket_id: int, *, actor: Actor, text: str = "", html: str | None = None,
+    attachments: t.Sequence[InboundAttachment] = (), seen_event_id: int | None = None,
+    confirm: bool = False,
+) -> Message:
+    """Add an internal note, visible to agents only."""
+    with transaction():
+        ticket = get_ticket(ticket_id, actor=actor, for_update=True)
+        if ticket.merged_into_id is not None:
+            raise ValidationError(_("Ticket #%(id)s was merged into #%(into)s.",
+                                    id=ticket.id, into=ticket.merged_into_id))
+        if not confirm:
+            _check_collision(ticket, actor, seen_event_id)
+        message = add_message(ticket, kind="note", actor=actor, text=text, html=html,
+                              attachments=attachments)
+        ticket.updated_at = message.created_at
+    return message
+
+
+def _writable(ticket: Ticket) -> None:
+    if ticket.merged_into_id is not None:
+        raise ValidationError(_("Ticket #%(id)s was merged into #%(into)s; reply there.",
+                                id=ticket.id, into=ticket.merged_into_id))
+    if ticket.status == "closed":
+        raise ValidationError(_("Ticket #%(id)s is closed; closed tickets cannot be answered.",
+                                id=ticket.id), field="status")
+
+
+def list_messages(
+    ticket_id: int, *, actor: Actor, include_notes: bool = True, after: int | None = None,
+    limit: int = 100,
+) -> list[Message]:
+    """The ticket's messages with attachments, oldest first, keyset by id."""
+    get_ticket(ticket_id, actor=actor)
+    return _messages(ticket_id, include_notes=include_notes, after=after, limit=limit)
+
+
+def public_messages(ticket_id: int, *, after: int | None = None, limit: int = 100) -> list[
+        Message]:
+    """What the customer may see: their messages and public replies, never notes.
+
+    Every customer-facing view and export must read messages through this.
+    """
+    return _messages(ticket_id, include_notes=False, after=after, limit=limit)
+
+
+def _messages(ticket_id: int, *, include_notes: bool, after: int | None, limit: int) -> list[
+        Message]:
+    query = (select(Message).where(Message.ticket_id == ticket_id)
+             .options(selectinload(Message.attachments)).order_by(Message.id).limit(limit))
+    if not include_notes:
+        query = query.where(Message.kind != "note")
+    if after is not None:
+        query = query.where(Message.id > after)
+    return list(session().scalars(query))
+
+
+def get_attachment(attachment_id: int, *, actor: Actor) -> tuple[Attachment, bytes]:
+    """An attachment and its bytes, if ``actor`` may see its ticket."""
+    row = session().get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound(_("Attachment %(id)s does not exist.", id=attachment_id))
+    message = session().get(Message, row.message_id)
+    assert message is not None
+    get_ticket(message.ticket_id, actor=actor)
+    try:
+        return row, get_state().storage.open(row.storage_key)
+    except FileNotFoundError:
+        raise NotFound(_("The file of attachment %(id)s is missing from storage.",
+                         id=attachment_id)) from None
