@@ -109,7 +109,7 @@ def _find_existing(message: InboundMessage) -> IngestResult | None:
 
 def _ingest(message: InboundMessage) -> IngestResult:
     state = get_state()
-    with transaction() as s:
+    with transaction():
         customer = _customer(message)
         ticket = _thread(message, customer)
         follow_up_of = None
