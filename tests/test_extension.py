@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_helpdesk import Helpdesk
+from flask_helpdesk import current_helpdesk
+from flask_helpdesk import get_state
+from flask_helpdesk.config import DEFAULTS
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import customers
+from flask_helpdesk.services import tickets
+from flask_helpdesk.testing import create_tables
+from flask_helpdesk.testing import make_app
+
+
+def _host(tmp_path, name: str = "host") -> tuple[Flask, SQLAlchemy]:
+    app = Flask(name)
+    app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / (name + '.db')}",
+                      HELPDESK_LOAD_ENTRY_POINTS=False, HELPDESK_BROKER_URL="stub")
+    return app, SQLAlchemy(app)
+
+
+def test_second_init_app_on_same_app_names_the_fix(tmp_path) -> None:
+    app, db = _host(tmp_path)
+    Helpdesk(app, db=db)
+    with pytest.raises(RuntimeError, match="already been registered"):
+        Helpdesk(app, db=db)
+
+
+def test_missing_db_names_the_fix(tmp_path) -> None:
+    app, _db = _host(tmp_path)
+    with pytest.raises(RuntimeError, match=r"Helpdesk\(app, db=db\)"):
+        Helpdesk(app)
+
+
+def test_db_not_registered_on_app(tmp_path) -> None:
+    app = Flask("bare")
+    with pytest.raises(RuntimeError, match="db.init_app"):
+        Helpdesk(app, db=SQLAlchemy())
+
+
+def test_accessor_without_init_app_names_the_fix() -> None:
+    app = Flask("nothing")
+    with app.app_context(), pytest.raises(RuntimeError, match="init_app"):
+        get_state()
+
+
+def test_defaults_applied_visible_and_frozen(tmp_path) -> None:
+    app, db = _host(tmp_path)
+    app.config["HELPDESK_PAGE_SIZE"] = 40
+    Helpdesk(app, db=db)
+    for key in DEFAULTS:
+        assert key in app.config
+    state = get_state(app)
+    assert state.config.page_size == 40
+    assert state.config.url_prefix == "/helpdesk"
+    app.config["HELPDESK_PAGE_SIZE"] = 10
+    assert get_state(app).config.page_size == 40  # never re-read
+
+
+def test_bad_config_value_is_refused(tmp_path) -> None:
+    app, db = _host(tmp_path)
+    app.config["HELPDESK_PAGE_SIZE"] = "many"
+    with pytest.raises(RuntimeError, match="HELPDESK_PAGE_SIZE"):
+        Helpdesk(app, db=db)
+
+
+def test_factory_pattern_and_two_apps_in_one_process(tmp_path) -> None:
+    helpdesk = Helpdesk()
+    apps = []
+    for name in ("one", "two"):
+        app, db = _host(tmp_path, name)
+        helpdesk.db = db
+        helpdesk.init_app(app)
+        apps.append(app)
+    assert get_state(apps[0]) is not get_state(apps[1])
+    for n, app in enumerate(apps):
+        with app.app_context():
+            create_tables(app)
+            customer = customers.create_customer(actor=SYSTEM, name=f"C{n}",
+                                                 identities=[("email", "same@example.org")])
+            tickets.create_ticket(actor=SYSTEM, customer_id=customer.id, subject=f"app {n}",
+                                  text="hi")
+            assert current_helpdesk.app is app
+    for n, app in enumerate(apps):
+        with app.app_context():
+            ticket = tickets.get_ticket(1, actor=SYSTEM)
+            assert ticket.subject == f"app {n}"
+            assert ticket.customer.name == f"C{n}"
+    for app in apps:
+        get_state(app).jobs.stop()
+
+
+def test_helpdesk_tables_stay_out_of_host_create_all(tmp_path) -> None:
+    app, db = _host(tmp_path)
+
+    class Thing(db.Model):  # type: ignore[name-defined]
+        id = db.Column(db.Integer, primary_key=True)
+
+    Helpdesk(app, db=db)
+    with app.app_context():
+        db.create_all()
+        names = set(db.inspect(db.engine).get_table_names())
+        assert "thing" in names
+        assert not any(n.startswith("helpdesk_") for n in names)
+        create_tables(app)
+        assert "helpdesk_tickets" in set(db.inspect(db.engine).get_table_names())
+        assert "thing" in set(db.inspect(db.engine).get_table_names())
+    get_state(app).jobs.stop()
+
+
+def test_bind_key_moves_helpdesk_to_its_own_database(tmp_path) -> None:
+    app = make_app(database_uri=f"sqlite:///{tmp_path / 'host.db'}", config={
+        "SQLALCHEMY_BINDS": {"helpdesk": f"sqlite:///{tmp_path / 'hd.db'}"},
+        "HELPDESK_DATABASE_BIND_KEY": "helpdesk",
+    })
+    state = get_state(app)
+    try:
+        with app.app_context():
+            create_tables(app)
+            customer = customers.create_customer(actor=SYSTEM, name="Bound")
+            assert customer.id == 1
+            host_tables = set(state.db.inspect(state.db.engines[None]).get_table_names())
+            hd_tables = set(state.db.inspect(state.db.engines["helpdesk"]).get_table_names())
+            assert "helpdesk_customers" in hd_tables
+            assert "helpdesk_customers" not in host_tables
+    finally:
+        from flask_helpdesk.models import metadata
+
+        metadata.info.pop("bind_key", None)
+        state.jobs.stop()

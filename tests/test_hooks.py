@@ -1,0 +1,176 @@
+"""One test per hook, and a meta-test that every hook has one."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import click
+import pytest
+
+from flask_helpdesk import DeliveryReceipt
+from flask_helpdesk import Identity
+from flask_helpdesk import InboundMessage
+from flask_helpdesk import ValidationError
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
+from flask_helpdesk.plugins import hookspecs
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import TicketChanges
+from flask_helpdesk.services import ingest
+from flask_helpdesk.services import messages
+from flask_helpdesk.services import outbox
+from flask_helpdesk.services import tickets
+from tests.plugins.channel import RecordingChannel
+
+
+def test_every_hook_has_a_test() -> None:
+    hooks = {name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+             if name.startswith("helpdesk_")}
+    tests = {name.removeprefix("test_hook_") for name in dir(sys.modules[__name__])
+             if name.startswith("test_hook_")}
+    assert hooks - tests == set()
+
+
+def test_hook_helpdesk_config_defaults(app_factory) -> None:
+    class P:
+        @hookimpl
+        def helpdesk_config_defaults(self) -> dict[str, object]:
+            return {"HELPDESK_P_LIMIT": 3}
+
+    app = app_factory(config={"HELPDESK_P_LIMIT": 9}, plugins=[P()])
+    assert get_state(app).config["HELPDESK_P_LIMIT"] == 9  # the host's value wins
+
+
+def test_hook_helpdesk_startup(app_factory) -> None:
+    seen = []
+
+    class P:
+        @hookimpl
+        def helpdesk_startup(self, helpdesk) -> None:
+            seen.append(helpdesk.app)
+
+    app = app_factory(plugins=[P()])
+    assert seen == [app]
+
+
+def test_hook_helpdesk_startup_can_refuse_bad_config(app_factory) -> None:
+    class P:
+        @hookimpl
+        def helpdesk_startup(self) -> None:
+            raise RuntimeError("Set HELPDESK_P_TOKEN.")
+
+    with pytest.raises(RuntimeError, match="HELPDESK_P_TOKEN"):
+        app_factory(plugins=[P()])
+
+
+def test_hook_helpdesk_register_commands(app_factory) -> None:
+    class P:
+        @hookimpl
+        def helpdesk_register_commands(self, cli: click.Group) -> None:
+            @cli.command("hello")
+            def hello() -> None:
+                click.echo("hello from plugin")
+
+    app = app_factory(plugins=[P()])
+    result = app.test_cli_runner().invoke(args=["helpdesk", "hello"])
+    assert result.output == "hello from plugin\n"
+
+
+def test_hook_helpdesk_register_channels(app_factory) -> None:
+    app = app_factory(plugins=[RecordingChannel()])
+    assert get_state(app).channels == {"test": "Test", "web": "Web"}
+
+
+def test_two_plugins_declaring_one_channel_is_an_error(app_factory) -> None:
+    with pytest.raises(RuntimeError, match="'test'"):
+        app_factory(plugins=[RecordingChannel(), RecordingChannel()])
+
+
+def _inbound(n: int = 1, **kw) -> InboundMessage:
+    return InboundMessage(channel="test", external_id=f"m{n}",
+                          sender=Identity("email", "spammer@example.net", "S"),
+                          subject="Cheap pills", text="buy now", **kw)
+
+
+def test_hook_helpdesk_spam_score(app_factory) -> None:
+    class Classifier:
+        @hookimpl
+        def helpdesk_spam_score(self, message: InboundMessage) -> float | None:
+            return 0.95 if "pills" in message.subject else None
+
+    class Abstains:
+        @hookimpl
+        def helpdesk_spam_score(self) -> None:
+            return None
+
+    app = app_factory(plugins=[RecordingChannel(), Classifier(), Abstains()])
+    with app.app_context():
+        result = ingest(_inbound())
+        assert tickets.get_ticket(result.ticket_id, actor=SYSTEM).status == "spam"
+        clean = ingest(InboundMessage(channel="test", external_id="m2",
+                                      sender=Identity("email", "ok@example.net"),
+                                      subject="Invoice question", text="hello"))
+        assert tickets.get_ticket(clean.ticket_id, actor=SYSTEM).status == "open"
+
+
+def test_hook_helpdesk_deliver_message(app_factory) -> None:
+    channel = RecordingChannel()
+    app = app_factory(plugins=[channel])
+    with app.app_context():
+        result = ingest(InboundMessage(channel="test", external_id="in-1",
+                                       sender=Identity("email", "carla@example.org", "Carla"),
+                                       subject="Help", text="my order", own_keys=("in-1",)))
+        reply = messages.reply(result.ticket_id, actor=SYSTEM, text="On its way.")
+        assert outbox.deliver(reply.id) == "sent"
+        sent = channel.sent[0]
+        assert sent.text == "On its way." and sent.recipient == Identity(
+            "email", "carla@example.org", "")
+        assert sent.in_reply_to == ("in-1",)
+        assert sent.idempotency_key == f"helpdesk-message-{reply.id}"
+        # the receipt's keys thread the customer's answer onto the ticket
+        answer = ingest(InboundMessage(channel="test", external_id="in-2",
+                                       sender=Identity("email", "carla@example.org"),
+                                       text="thanks", thread_keys=(f"out-{reply.id}",)))
+        assert answer.ticket_id == result.ticket_id
+
+
+def test_hook_helpdesk_deliver_message_web_default(app) -> None:
+    class Fake:
+        channel = "web"
+        id = 5
+
+    receipt = get_state().pm.hook.helpdesk_deliver_message(helpdesk=get_state(), message=Fake())
+    assert receipt == DeliveryReceipt(external_id="web-5")
+
+
+def test_hook_helpdesk_ticket_event(app_factory) -> None:
+    seen = []
+
+    class Broken:
+        @hookimpl
+        def helpdesk_ticket_event(self, event) -> None:
+            raise ValueError("plugin bug")
+
+    class Listener:
+        @hookimpl
+        def helpdesk_ticket_event(self, helpdesk, event) -> None:
+            # runs after commit: the change is visible from a fresh query
+            from flask_helpdesk.models import Ticket
+
+            row = helpdesk.db.session.get(Ticket, event.ticket_id)
+            seen.append((event.type, row is not None))
+
+    app = app_factory(plugins=[Broken(), Listener()])
+    with app.app_context():
+        from flask_helpdesk.services import customers
+
+        customer = customers.create_customer(actor=SYSTEM, name="X")
+        ticket = tickets.create_ticket(actor=SYSTEM, customer_id=customer.id, subject="S",
+                                       text="t")
+        assert seen == [("ticket.created", True), ("message.received", True)]
+        seen.clear()
+        with pytest.raises(ValidationError):
+            tickets.update_ticket(ticket.id, actor=SYSTEM,
+                                  changes=TicketChanges(priority="urgent", status="bogus"))
+        assert seen == []  # rolled back: nothing dispatched
