@@ -105,7 +105,6 @@ class Helpdesk:
                 sweep_interval=config.sweep_interval,
             ),
             channels=_collect_channels(pm),
-            agent_loader=self._agent_loader,
         )
         app.extensions[EXTENSION_KEY] = state
         _setup_babel(app)
@@ -126,7 +125,7 @@ class Helpdesk:
         The function receives Flask-Login's ``current_user`` (authenticated)
         and returns the agent, or ``None`` when that user is not an agent.
         Without a loader, the agent whose ``user_id`` equals
-        ``str(current_user.get_id())`` is used. Call it before ``init_app``.
+        ``str(current_user.get_id())`` is used.
         """
         self._agent_loader = fn
         return fn
@@ -202,8 +201,9 @@ def _load_session_agent() -> Agent | None:
     if current_user is None or not current_user.is_authenticated:
         return None
     state = get_state()
-    if state.agent_loader is not None:
-        agent = state.agent_loader(current_user)
+    loader = state.extension._agent_loader
+    if loader is not None:
+        agent = loader(current_user)
     else:
         from .services import agents
 

@@ -13,7 +13,6 @@ if t.TYPE_CHECKING:
 
     from .config import HelpdeskConfig
     from .extension import Helpdesk
-    from .models import Agent
     from .realtime import Emitter
     from .storage import Storage
     from .tasks import Jobs
@@ -45,7 +44,6 @@ class HelpdeskState:
     emitter: Emitter
     jobs: Jobs
     channels: dict[str, str]
-    agent_loader: t.Callable[[t.Any], Agent | None] | None = None
 
     @property
     def hook(self) -> t.Any:

@@ -131,3 +131,38 @@ def test_bind_key_moves_helpdesk_to_its_own_database(tmp_path) -> None:
 
         metadata.info.pop("bind_key", None)
         state.jobs.stop()
+
+
+def test_agent_loader_maps_host_users_to_agents(tmp_path) -> None:
+    from flask_login import LoginManager
+
+    from flask_helpdesk.extension import current_agent_or_none
+    from flask_helpdesk.services import agents
+    from flask_helpdesk.testing import User
+
+    app, db = _host(tmp_path)
+    app.config["SECRET_KEY"] = "x"
+    LoginManager(app).user_loader(User)
+    helpdesk = Helpdesk(app, db=db)
+
+    @helpdesk.agent_loader  # registered after init_app: still used
+    def load(user: User):
+        return agents.get_by_user_id(user.id.removeprefix("host-"))
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        agent = current_agent_or_none()
+        return agent.name if agent else "-"
+
+    from flask_login import FlaskLoginClient
+
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        create_tables(app)
+        anna = agents.create_agent(actor=SYSTEM, name="Anna", user_id="7")
+        agents.create_agent(actor=SYSTEM, name="Gone", user_id="8")
+        agents.update_agent(2, actor=SYSTEM, active=False)
+    assert app.test_client(user=User("host-7")).get("/whoami").text == anna.name
+    assert app.test_client(user=User("host-8")).get("/whoami").text == "-"  # deactivated
+    assert app.test_client().get("/whoami").text == "-"
+    get_state(app).jobs.stop()
