@@ -159,10 +159,10 @@ def test_agent_loader_maps_host_users_to_agents(tmp_path) -> None:
     app.test_client_class = FlaskLoginClient
     with app.app_context():
         create_tables(app)
-        anna = agents.create_agent(actor=SYSTEM, name="Anna", user_id="7")
+        agents.create_agent(actor=SYSTEM, name="Anna", user_id="7")
         agents.create_agent(actor=SYSTEM, name="Gone", user_id="8")
         agents.update_agent(2, actor=SYSTEM, active=False)
-    assert app.test_client(user=User("host-7")).get("/whoami").text == anna.name
+    assert app.test_client(user=User("host-7")).get("/whoami").text == "Anna"
     assert app.test_client(user=User("host-8")).get("/whoami").text == "-"  # deactivated
     assert app.test_client().get("/whoami").text == "-"
     get_state(app).jobs.stop()
