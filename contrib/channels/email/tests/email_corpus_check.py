@@ -1,0 +1,192 @@
+"""Checks of the parser against shared/email-corpus/*/expected.json.
+
+Shared by the tests (test_email_corpus.py) and tools/corpus_report.py. The
+rules follow the corpus README:
+
+- ``from``: the address must match (case-insensitive domain and local part),
+  and the display name when the entry gives one (whitespace collapsed).
+  ``null`` (no From) passes when the parser reports a missing or replaced
+  From.
+- ``subject``: equal after collapsing whitespace; ``null`` means "".
+- ``body``: every ``body_contains`` snippet is in the text of the message
+  (``meta["full_text"]`` plus the text of the HTML body), NBSP and
+  whitespace runs normalised on both sides.
+- ``attachments``: same count, and the same names in MIME order where the
+  entry names them (``null`` entries match any generated name).
+- reply corpora: ``visible_reply``/``first_fragment`` equal the new text
+  after stripping (``compare: exact`` is also compared stripped: the parser
+  never returns surrounding blank lines), ``visible_reply_contains`` /
+  ``_excludes`` and fragment patterns of hidden fragments are looked for in
+  the text / in what was cut.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import re
+import typing as t
+from pathlib import Path
+
+from flask_helpdesk_email import html_to_text
+from flask_helpdesk_email import parse_message
+from flask_helpdesk_email import split_reply
+
+from flask_helpdesk.channels import InboundMessage
+
+CORPUS = Path(
+    os.environ.get("HELPDESK_EMAIL_CORPUS")
+    or Path(__file__).resolve().parents[5] / "shared" / "email-corpus"
+)
+MESSAGE_SOURCES = (
+    "chatwoot",
+    "django-helpdesk",
+    "freescout",
+    "webklex-php-imap",
+    "php-mime-mail-parser",
+    "zbateson-mail-mime-parser",
+    "stalwart-mail-parser",
+    "flanker",
+    "spamscope-mail-parser",
+    "mikel-mail",
+    "cpython-test_email",
+    "talon",
+)
+REPLY_SOURCES = (
+    "github-email_reply_parser",
+    "zapier-email-reply-parser",
+    "crisp-email-reply-parser",
+)
+MESSAGE_FIELDS = ("from", "subject", "body", "attachments")
+REPLY_FIELDS = ("visible_reply", "first_fragment", "contains", "fragments")
+
+Result = dict[str, bool]
+
+
+def normalize(text: str) -> str:
+    """The corpus README's normalisation: NBSP to space, whitespace collapsed."""
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def entries(source: str) -> list[dict[str, t.Any]]:
+    """The expected.json entries of ``source``."""
+    with open(CORPUS / source / "expected.json", encoding="utf-8") as fh:
+        return t.cast(list[dict[str, t.Any]], json.load(fh))
+
+
+def parse_file(source: str, name: str) -> InboundMessage:
+    return parse_message((CORPUS / source / name).read_bytes())
+
+
+def check_message(entry: dict[str, t.Any], msg: InboundMessage) -> Result:
+    """Field name to pass/fail, for the fields the entry has."""
+    out: Result = {}
+    if "from" in entry:
+        out["from"] = _check_from(entry["from"], msg)
+    if "subject" in entry:
+        out["subject"] = normalize(entry["subject"] or "") == normalize(msg.subject)
+    if entry.get("body_contains"):
+        haystack = normalize(msg.meta["full_text"] + "\n" + html_to_text(msg.html or ""))
+        out["body"] = all(normalize(s) in haystack for s in entry["body_contains"])
+    if entry.get("attachments") is not None:
+        out["attachments"] = _check_attachments(entry["attachments"], msg)
+    return out
+
+
+def _check_from(expected: str | None, msg: InboundMessage) -> bool:
+    warnings = msg.meta.get("parse_warnings", [])
+    if expected is None:
+        return bool(msg.meta["flags"].get("no_sender")) or any(
+            w.startswith("no usable From") for w in warnings
+        )
+    name, address = email.utils.parseaddr(expected)
+    if not address and "<" not in expected:
+        address = expected
+    if address.lower() != msg.sender.value.lower():
+        return False
+    return not name or normalize(name) == normalize(msg.sender.name)
+
+
+def _check_attachments(expected: list[str | None], msg: InboundMessage) -> bool:
+    names = [a.filename for a in msg.attachments]
+    if len(names) != len(expected):
+        return False
+    pairs = zip(expected, names, strict=True)
+    return all(e is None or normalize(e) == normalize(n) for e, n in pairs)
+
+
+def check_reply(entry: dict[str, t.Any], body: str, *, keep_signature: bool = False) -> Result:
+    """Field name to pass/fail for one reply-parser corpus entry."""
+    reply = split_reply(body)
+    visible = reply.text
+    if keep_signature and reply.signature:
+        visible = visible + "\n\n" + reply.signature
+    hidden = reply.quoted + "\n" + reply.signature
+    out: Result = {}
+    expected = entry.get("visible_reply")
+    if expected is None and entry.get("other_source_expectation"):
+        expected = entry["other_source_expectation"].get("visible_reply")
+    if expected is not None:
+        if keep_signature:
+            out["visible_reply"] = normalize(expected) == normalize(visible)
+        else:
+            out["visible_reply"] = expected.strip() == visible.strip()
+    if entry.get("first_fragment") is not None:
+        out["first_fragment"] = entry["first_fragment"].strip() == visible.strip()
+    contains = [(s, True) for s in entry.get("visible_reply_contains", [])]
+    contains += [(s, False) for s in entry.get("visible_reply_excludes", [])]
+    if contains or entry.get("replied_contains"):
+        ok = all((s in visible) == want for s, want in contains)
+        ok = ok and all(s in hidden for s in _as_list(entry.get("replied_contains")))
+        out["contains"] = ok
+    checks = _fragment_checks(entry, visible, hidden)
+    if checks:
+        out["fragments"] = all(checks)
+    return out
+
+
+def _fragment_checks(entry: dict[str, t.Any], visible: str, hidden: str) -> list[bool]:
+    flags = entry.get("fragments") or {}
+    hidden_flags = flags.get("hidden") or []
+    checks = []
+    items = [(int(i), re.escape(s)) for i, s in entry.get("fragment_contains", [])]
+    items += [(int(i), p) for i, p in entry.get("fragment_patterns", [])]
+    exact = entry.get("fragment_exact") or {}
+    items += [(int(i), re.escape(s.strip())) for i, s in exact.items()]
+    for index, pattern in items:
+        ruby = pattern.startswith("(?m)")
+        regex = re.compile(pattern[4:] if ruby else pattern, re.M if ruby else 0)
+        is_hidden = index < len(hidden_flags) and hidden_flags[index]
+        checks.append(bool(regex.search(hidden if is_hidden else visible)))
+    return checks
+
+
+def _as_list(value: t.Any) -> list[str]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def first_plain_text(msg: InboundMessage) -> str:
+    """The full text of a parsed message (talon compares its first text part)."""
+    return t.cast(str, msg.meta["full_text"])
+
+
+def run_all() -> dict[str, dict[str, dict[str, bool]]]:
+    """Source -> file -> field -> passed, for every message and reply entry."""
+    report: dict[str, dict[str, dict[str, bool]]] = {}
+    for source in MESSAGE_SOURCES:
+        report[source] = {}
+        for entry in entries(source):
+            msg = parse_file(source, entry["file"])
+            result = check_message(entry, msg)
+            if source == "talon":
+                result.update(check_reply(entry, first_plain_text(msg), keep_signature=True))
+            report[source][entry["file"]] = result
+    for source in REPLY_SOURCES:
+        report[source] = {}
+        for entry in entries(source):
+            body = (CORPUS / source / entry["file"]).read_text(encoding="utf-8")
+            report[source][entry["file"]] = check_reply(entry, body)
+    return report
