@@ -1,17 +1,44 @@
-"""Keeping the search documents up to date, in the same transaction as the change.
+"""Full-text search over tickets, kept up to date in the same transaction as the change.
 
-Services call :func:`touch` for every ticket whose subject, messages or
-customer identities changed; the unit of work calls :func:`flush_index` just
-before it commits, which rebuilds those tickets' documents with set-based
-queries (no query per ticket).
+Each ticket has one search document (:class:`~flask_helpdesk.models.SearchDocument`):
+its subject, its customer's identities and the text of its messages, case-
+and accent-folded. Services call :func:`touch` for every ticket whose
+subject, messages or customer identities changed; the unit of work calls
+:func:`flush_index` just before it commits, which rebuilds those tickets'
+documents with set-based queries (no query per ticket). The database index
+over the documents (:mod:`flask_helpdesk.schema`) follows them: by triggers
+on SQLite, as a generated column on PostgreSQL. A rollback therefore leaves
+documents and index as they were.
+
+:func:`matching` turns what a person typed into a condition on ``Ticket.id``:
+
+- each word must match (AND); quotes and operators are plain text;
+- SQLite: FTS5 with English stemming and prefix matching of words of three
+  letters or more ("print" finds "printer");
+- PostgreSQL: ``tsvector`` stemming in every ``HELPDESK_SEARCH_LANGUAGES``
+  language ("принтер" finds "принтера"), or a substring of three letters or
+  more through the trigram index ("rinte" finds "printer");
+- case- and accent-insensitive on both ("ACAO" finds "ação", "ПРИНТЕР"
+  finds "принтер");
+- ``123`` or ``#123`` also finds ticket 123.
 """
 
 from __future__ import annotations
 
+import re
 import typing as t
+import unicodedata
 
+from sqlalchemy import and_
+from sqlalchemy import column
 from sqlalchemy import delete
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import literal_column
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import table
 
 from ..models import ContactIdentity
 from ..models import Message
@@ -23,7 +50,58 @@ if t.TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
+#: Longest document indexed per ticket, in characters; text past it is not
+#: searchable (PostgreSQL refuses a ``tsvector`` over 1 MB).
+DOCUMENT_MAX = 200_000
+#: Most words of a query that are used; the rest are ignored.
+MAX_TERMS = 8
+#: Longest word of a query, in characters; longer ones are cut.
+MAX_TERM_LENGTH = 64
+#: Shortest word matched as a prefix (SQLite) or a substring (PostgreSQL).
+PARTIAL_MIN = 3
+
 _TOUCHED = "helpdesk_search_touched"
+_TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
+_ALNUM = re.compile(r"[^\W_]")
+
+_fts = table("helpdesk_search_fts", column("rowid"), column("helpdesk_search_fts"))
+_docs = table("helpdesk_search_documents", column("ticket_id"), column("document"),
+              column("tsv"))
+
+
+# ------------------------------------------------------------------ folding
+
+
+def fold(text: str) -> str:
+    """Case-fold ``text`` and strip the accents of Latin letters.
+
+    Documents and queries go through the same folding, so matching does not
+    depend on the database's locale. Cyrillic letters keep their marks
+    ("й" stays "й"), since they are distinct letters there.
+    """
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    out: list[str] = []
+    latin = False
+    for ch in decomposed:
+        if unicodedata.combining(ch):
+            if latin:
+                continue
+        else:
+            code = ord(ch)
+            latin = code < 0x0250 or 0x1E00 <= code < 0x1F00
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def build_document(parts: t.Iterable[str | None]) -> str:
+    """The search document of a ticket from its texts, folded and size-capped."""
+    text = "\n".join(p for p in parts if p)
+    return fold(text[:DOCUMENT_MAX])[:DOCUMENT_MAX]
+
+
+# ---------------------------------------------------------- index upkeep
 
 
 def touch(ticket_id: int) -> None:
@@ -45,43 +123,101 @@ def flush_index(s: Session) -> None:
 
 
 def _rebuild(s: Session, ids: list[int]) -> None:
-    parts: dict[int, list[str]] = {i: [] for i in ids}
+    parts: dict[int, list[str]] = {}
     customers: dict[int, list[int]] = {}
     for ticket_id, subject, customer_id in s.execute(
         select(Ticket.id, Ticket.subject, Ticket.customer_id).where(Ticket.id.in_(ids))
     ):
-        parts[ticket_id].append(subject)
+        parts[ticket_id] = [subject]
         customers.setdefault(customer_id, []).append(ticket_id)
+    if customers:
+        for customer_id, value, display in s.execute(
+            select(ContactIdentity.customer_id, ContactIdentity.value, ContactIdentity.display)
+            .where(ContactIdentity.customer_id.in_(list(customers)))
+            .order_by(ContactIdentity.id)
+        ):
+            for ticket_id in customers[customer_id]:
+                parts[ticket_id].append(value if fold(display) == value else
+                                        f"{value} {display}")
     for ticket_id, text in s.execute(
         select(Message.ticket_id, Message.text).where(Message.ticket_id.in_(ids))
         .order_by(Message.ticket_id, Message.id)
     ):
         parts[ticket_id].append(text)
-    if customers:
-        for customer_id, value in s.execute(
-            select(ContactIdentity.customer_id, ContactIdentity.value)
-            .where(ContactIdentity.customer_id.in_(list(customers)))
-        ):
-            for ticket_id in customers[customer_id]:
-                parts[ticket_id].append(value)
     s.execute(delete(SearchDocument).where(SearchDocument.ticket_id.in_(ids)))
-    now = utcnow()
-    s.add_all(
-        SearchDocument(ticket_id=i, document="\n".join(p for p in parts[i] if p), updated_at=now)
-        for i in ids if parts[i]
-    )
+    rows = [{"ticket_id": i, "document": build_document(p), "updated_at": utcnow()}
+            for i, p in parts.items()]
+    if rows:
+        s.execute(insert(SearchDocument), rows)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def terms(q: str) -> list[str]:
+    """The folded words of a query, as :func:`matching` uses them.
+
+    Control characters are dropped, words without a letter or digit are
+    ignored, at most :data:`MAX_TERMS` words of at most
+    :data:`MAX_TERM_LENGTH` characters are kept.
+    """
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in q)
+    out: list[str] = []
+    for chunk in cleaned.split():
+        word = fold(chunk)[:MAX_TERM_LENGTH]
+        if _ALNUM.search(word) and word not in out:
+            out.append(word)
+    return out[:MAX_TERMS]
 
 
 def matching(q: str) -> ColumnElement[bool]:
     """The condition on ``Ticket.id`` for tickets matching the text ``q``.
 
-    Case- and Unicode-insensitive substring match over the search document.
+    Any text is safe: it is never parsed as query syntax. A query without a
+    letter or digit matches nothing.
     """
-    from sqlalchemy import func
+    words = terms(q)
+    if not words:
+        return false()
+    condition = _fts5(words) if _dialect() == "sqlite" else _postgresql(words)
+    number = _TICKET_NUMBER.fullmatch(q.strip())
+    if number:
+        return or_(Ticket.id == int(number.group(1)), condition)
+    return condition
 
-    needle = q.strip().lower()
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Ticket.id.in_(
-        select(SearchDocument.ticket_id).where(
-            func.lower(SearchDocument.document).like(pattern, escape="\\"))
-    )
+
+def _dialect() -> str:
+    from ._uow import session
+
+    return session().get_bind(mapper=Ticket.__mapper__).dialect.name
+
+
+def fts5_query(words: t.Sequence[str]) -> str:
+    """An FTS5 query in which every word is a quoted phrase (no syntax survives)."""
+    return " ".join('"' + w.replace('"', '""') + '"' + ("*" if len(w) >= PARTIAL_MIN else "")
+                    for w in words)
+
+
+def _fts5(words: list[str]) -> ColumnElement[bool]:
+    match = _fts.c.helpdesk_search_fts.op("MATCH")(fts5_query(words))
+    return Ticket.id.in_(select(_fts.c.rowid).where(match))
+
+
+def _postgresql(words: list[str]) -> ColumnElement[bool]:
+    from ..extension import get_state
+    from ..schema import tsvector_sql
+
+    languages = get_state().config.search_languages
+    tsvector_sql(languages)  # validates the names used below
+    clauses = []
+    for word in words:
+        tsquery = None
+        for name in languages:
+            one = func.plainto_tsquery(literal_column(f"'{name}'::regconfig"), word)
+            tsquery = one if tsquery is None else tsquery.op("||")(one)
+        clause = _docs.c.tsv.op("@@")(tsquery)
+        if len(word) >= PARTIAL_MIN:
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+            clause = or_(clause, _docs.c.document.like(pattern, escape="\\"))
+        clauses.append(clause)
+    return Ticket.id.in_(select(_docs.c.ticket_id).where(and_(*clauses)))
