@@ -67,6 +67,8 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_SPAM_THRESHOLD": 0.8,
     #: Mount the JSON REST API under ``<prefix>/api/v1``.
     "HELPDESK_API_ENABLED": True,
+    #: Largest REST API request body, in bytes; larger requests get a 413.
+    "HELPDESK_API_MAX_REQUEST_SIZE": 64 * 1024 * 1024,
 }
 
 
@@ -101,6 +103,7 @@ class HelpdeskConfig:
     languages: tuple[str, ...]
     spam_threshold: float
     api_enabled: bool
+    api_max_request_size: int
     values: t.Mapping[str, t.Any]
 
     def __getitem__(self, key: str) -> t.Any:
@@ -136,7 +139,8 @@ def read_config(app: Flask) -> HelpdeskConfig:
         if isinstance(value, list | set):
             value = tuple(value)
         kwargs[field.name] = value
-    for key in ("page_size", "max_page_size", "max_attachment_size", "delivery_max_attempts"):
+    for key in ("page_size", "max_page_size", "max_attachment_size", "delivery_max_attempts",
+                "api_max_request_size"):
         if not isinstance(kwargs[key], int) or kwargs[key] < 1:
             raise RuntimeError(f"HELPDESK_{key.upper()} must be a positive integer.")
     kwargs["url_prefix"] = "/" + kwargs["url_prefix"].strip("/")
