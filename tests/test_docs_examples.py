@@ -220,8 +220,10 @@ class Stats:
             """Count replies per delivery state."""
             for state, count in sorted(outbox.stats().items()):
                 click.echo(f"{state}: {count}")
+# -- end command --
 
 
+# -- start test_command --
 def test_command(tmp_path: t.Any) -> None:
     app = make_app(database_uri=f"sqlite:///{tmp_path / 'hd.db'}", plugins=[Stats()])
     with app.app_context():
@@ -230,4 +232,4 @@ def test_command(tmp_path: t.Any) -> None:
     result = app.test_cli_runner().invoke(args=["helpdesk", "delivery-stats"])
     assert "queued: 1" in result.output
     get_state(app).jobs.stop()
-# -- end command --
+# -- end test_command --
