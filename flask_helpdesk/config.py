@@ -95,9 +95,9 @@ class HelpdeskConfig:
     page_size: int
     max_page_size: int
     delivery_max_attempts: int
-    delivery_backoff: int
+    delivery_backoff: float
     delivery_lease: int
-    sweep_interval: int
+    sweep_interval: float
     socketio_message_queue: str | None
     default_language: str
     languages: tuple[str, ...]

@@ -9,14 +9,20 @@ global broker); :class:`Jobs` declares them on the app's broker in
 Brokers (:data:`HELPDESK_BROKER_URL`):
 
 - ``None`` / ``"embedded"``: an in-memory broker with an in-process worker,
-  started on first use. Not durable: the database outbox and the sweeper make
-  up for lost messages after a restart.
+  started on first use (the first job sent or the first request). Not
+  durable: the database outbox and the sweeper make up for lost messages
+  after a restart.
 - ``"stub"``: an in-memory broker with no worker; tests drive it.
 - ``redis://...``: Redis; ``amqp://...``: RabbitMQ. Run ``flask helpdesk worker``.
+
+Correctness never depends on the broker: a job's state lives in the database
+(the outbox rows), jobs are idempotent, and :class:`Sweeper` re-sends whatever
+is due or stuck.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import typing as t
@@ -33,9 +39,16 @@ log = logging.getLogger("flask_helpdesk.tasks")
 #: The queue every helpdesk job goes to.
 QUEUE = "helpdesk"
 
+#: Prefix of every actor name.
+ACTOR_PREFIX = "helpdesk."
+
 
 class AppContextMiddleware(dramatiq.Middleware):
-    """Push the app context around each message a worker thread processes."""
+    """Push the app context around each message a worker thread processes.
+
+    The context is popped after the message was processed, failed or was
+    skipped, which also removes the thread's database session.
+    """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -66,7 +79,11 @@ class AppContextMiddleware(dramatiq.Middleware):
 
 
 def deliver_message(message_id: int) -> None:
-    """Deliver one outbound reply (idempotent: a claimed or sent row is left alone)."""
+    """Deliver one outbound reply.
+
+    Idempotent: a row that is sent, failed, not yet due or claimed by another
+    worker is left alone (see :func:`flask_helpdesk.services.outbox.deliver`).
+    """
     from .services import outbox
 
     outbox.deliver(message_id)
@@ -79,19 +96,25 @@ def sweep_outbox() -> None:
     outbox.sweep()
 
 
-#: Job name -> (body, dramatiq actor options).
+#: Core jobs: name -> (body, dramatiq actor options). Delivery errors are
+#: retried by the outbox itself (backoff recorded in the database); dramatiq's
+#: own retries only cover unexpected errors such as a lost database.
 JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
-    "deliver_message": (deliver_message, {"max_retries": 5, "min_backoff": 1000}),
+    "deliver_message": (deliver_message, {"max_retries": 3, "min_backoff": 1000}),
     "sweep_outbox": (sweep_outbox, {"max_retries": 0}),
 }
 
 
 def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
-    """Build the broker for ``url``; the flag says whether to run a worker in-process."""
+    """Build the broker for ``url``; the flag says whether to run a worker in-process.
+
+    :raises RuntimeError: The URL names no supported broker.
+    """
     if url in (None, "", "embedded"):
         return StubBroker(), True
     if url == "stub":
         return StubBroker(), False
+    assert url is not None
     if url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
@@ -106,78 +129,204 @@ def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
     )
 
 
+class Sweeper:
+    """A thread that sends the ``helpdesk.sweep_outbox`` job periodically.
+
+    The first sweep is sent at once, so replies left behind by a restart go
+    out without waiting a whole interval.
+
+    :param jobs: The jobs of the app.
+    :param interval: Seconds between two sweeps.
+    """
+
+    def __init__(self, jobs: Jobs, interval: float) -> None:
+        self.jobs = jobs
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="helpdesk-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sending sweeps and wait for the thread to end."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.jobs.actors["sweep_outbox"].send()
+            except Exception:
+                # A broker outage must not kill the sweeper: try again next time.
+                log.exception("could not send the outbox sweep")
+            if self._stop.wait(self.interval):
+                return
+
+
 class Jobs:
-    """The background jobs of one app.
+    """The background jobs of one app: its broker, actors and embedded worker.
+
+    Reached as ``helpdesk.jobs`` (the :class:`~flask_helpdesk.state.HelpdeskState`).
 
     :param app: The host application.
     :param url: :data:`HELPDESK_BROKER_URL`.
     :param worker_threads: Threads of the embedded worker.
-    :param extra_jobs: More jobs, name -> (body, actor options), from plugins.
+    :param sweep_interval: Seconds between two sweeps of the embedded worker;
+        0 turns its sweeper off.
     """
 
     def __init__(
         self, app: Flask, url: str | None, *, worker_threads: int = 2,
-        sweep_interval: int = 60,
+        sweep_interval: float = 60,
     ) -> None:
+        self.url = url
         self.broker, self.embedded = make_broker(url)
         self.broker.add_middleware(AppContextMiddleware(app))
         self.worker_threads = worker_threads
         self.sweep_interval = sweep_interval
         self.actors: dict[str, dramatiq.Actor[t.Any, t.Any]] = {}
         self.worker: dramatiq.Worker | None = None
-        self._sweeper: threading.Thread | None = None
-        self._stop = threading.Event()
+        self.sweeper: Sweeper | None = None
         self._lock = threading.Lock()
+        self._closed = False
         for name, (fn, options) in JOBS.items():
             self.declare(name, fn, **options)
+        # A delivery that outlives its lease may be claimed again by another
+        # worker; stop it by then (init time: the config is already final).
+        lease_ms = int(app.config.get("HELPDESK_DELIVERY_LEASE", 300) * 1000)
+        self.actors["deliver_message"].options["time_limit"] = max(lease_ms, 1000)
+        if self.embedded:
+            app.before_request(self._start_on_request)
+
+    # ------------------------------------------------------------ declaring
 
     def declare(self, name: str, fn: t.Callable[..., t.Any], **options: t.Any) -> None:
-        """Declare a job on this app's broker as ``helpdesk.<name>``."""
+        """Declare a job on this app's broker as ``helpdesk.<name>``.
+
+        Plugins declare their jobs from their ``helpdesk_startup`` hook, which
+        runs in every process (web, worker, CLI), so the worker knows them:
+
+        .. code-block:: python
+
+            @hookimpl
+            def helpdesk_startup(helpdesk):
+                helpdesk.jobs.declare("jira_sync_issue", sync_issue, max_retries=5)
+
+        :param name: Job name; prefix it with the plugin's name.
+        :param fn: The job body: takes ids and small JSON values, calls
+            services, is idempotent. It runs in an app context.
+        :param options: dramatiq actor options (``max_retries``,
+            ``min_backoff``, ``time_limit``, ``priority``...).
+        :raises RuntimeError: The name is taken, or a queue was asked for
+            (every helpdesk job shares the ``helpdesk`` queue).
+        """
+        if name in self.actors:
+            raise RuntimeError(
+                f"A helpdesk job named {name!r} is already declared; prefix your job names"
+                " with your plugin's name."
+            )
+        if "queue_name" in options:
+            raise RuntimeError(
+                f"Job {name!r}: helpdesk jobs all go to the {QUEUE!r} queue; drop queue_name."
+            )
         self.actors[name] = dramatiq.actor(
-            fn, actor_name=f"helpdesk.{name}", queue_name=QUEUE, broker=self.broker, **options
+            fn, actor_name=ACTOR_PREFIX + name, queue_name=QUEUE, broker=self.broker, **options
         )
 
-    def send(self, name: str, *args: t.Any, delay_ms: int | None = None) -> None:
-        """Enqueue job ``name``; starts the embedded worker on first use."""
+    # ------------------------------------------------------------- sending
+
+    def send(self, name: str, *args: t.Any, delay_ms: int | None = None) -> dramatiq.Message[t.Any]:
+        """Enqueue job ``name`` with ``args``; starts the embedded worker on first use.
+
+        :param delay_ms: Run no sooner than this many milliseconds from now.
+        :raises RuntimeError: No job of that name is declared.
+        """
+        try:
+            actor = self.actors[name]
+        except KeyError:
+            raise RuntimeError(
+                f"No helpdesk job named {name!r}: declare it with helpdesk.jobs.declare()."
+            ) from None
         if self.embedded:
             self.start()
-        actor = self.actors[name]
         if delay_ms:
-            actor.send_with_options(args=args, delay=delay_ms)
-        else:
-            actor.send(*args)
+            return actor.send_with_options(args=args, delay=delay_ms)
+        return actor.send(*args)
+
+    # ----------------------------------------------------- embedded worker
+
+    def _start_on_request(self) -> None:
+        if self.worker is None and not self._closed:
+            self.start()
 
     def start(self, *, sweep: bool = True) -> None:
-        """Start the in-process worker (and the sweeper thread) if not running."""
+        """Start the in-process worker (and the sweeper) unless already running.
+
+        Used by the embedded broker; shared brokers run ``flask helpdesk worker``.
+        """
         with self._lock:
-            if self.worker is not None:
+            if self.worker is not None or self._closed:
                 return
             self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads)
             self.worker.start()
             if sweep and self.sweep_interval > 0:
-                self._stop.clear()
-                self._sweeper = threading.Thread(
-                    target=self._sweep_loop, name="helpdesk-sweeper", daemon=True
-                )
-                self._sweeper.start()
-
-    def _sweep_loop(self) -> None:
-        while not self._stop.wait(self.sweep_interval):
-            try:
-                self.actors["sweep_outbox"].send()
-            except Exception:
-                log.exception("could not enqueue the outbox sweep")
+                self.sweeper = Sweeper(self, self.sweep_interval)
+                self.sweeper.start()
+            atexit.register(self.stop)
+            log.info("embedded helpdesk worker started (%d threads)", self.worker_threads)
 
     def join(self, timeout_ms: int = 30_000) -> None:
-        """Wait until the queue is empty and the worker idle (embedded and stub)."""
+        """Wait until the queue is empty and the worker idle (in-memory brokers)."""
         self.broker.join(QUEUE, timeout=timeout_ms)
         if self.worker is not None:
             self.worker.join()
 
-    def stop(self) -> None:
-        """Stop the worker and sweeper and close the broker."""
-        self._stop.set()
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker = None
+    def stop(self, timeout_ms: int = 30_000) -> None:
+        """Stop the sweeper and the worker, then close the broker. Idempotent.
+
+        Messages still in an in-memory broker are dropped; their outbox rows
+        stay ``queued`` and are swept after the next start.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self.sweeper is not None:
+                self.sweeper.stop()
+                self.sweeper = None
+            if self.worker is not None:
+                self.worker.stop(timeout=timeout_ms)
+                self.worker = None
+            atexit.unregister(self.stop)
         self.broker.close()
+
+    # --------------------------------------------------- dedicated workers
+
+    def run_worker(
+        self, stop: threading.Event, *, threads: int = 8, sweep_interval: float = 0,
+        shutdown_timeout_ms: int = 30_000,
+    ) -> None:
+        """Run a dramatiq worker on this broker until ``stop`` is set.
+
+        Backs ``flask helpdesk worker``. The caller handles signals.
+
+        :param threads: Worker threads.
+        :param sweep_interval: Seconds between sweeps; 0 sends none.
+        :param shutdown_timeout_ms: How long to let running jobs finish.
+        """
+        dramatiq.set_broker(self.broker)
+        worker = dramatiq.Worker(self.broker, worker_threads=threads)
+        worker.start()
+        sweeper = Sweeper(self, sweep_interval) if sweep_interval > 0 else None
+        if sweeper is not None:
+            sweeper.start()
+        try:
+            stop.wait()
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
+            worker.stop(timeout=shutdown_timeout_ms)
+            self.broker.close()
+            self._closed = True

@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
+from ..channels import DeliveryReceipt
 from ..channels import Identity
 from ..channels import OutboundAttachment
 from ..channels import OutboundMessage
@@ -46,9 +48,17 @@ log = logging.getLogger("flask_helpdesk.outbox")
 #: Most rows one sweep re-sends.
 SWEEP_BATCH = 500
 
+#: Longest wait between two delivery attempts, in seconds.
+MAX_BACKOFF = 6 * 3600
 
-def _claim(message_id: int, now: dt.datetime, lease: int) -> bool:
-    """Atomically move a due row to ``sending``; False if someone else has it."""
+
+def _claim(message_id: int, now: dt.datetime, lease: int) -> int | None:
+    """Atomically move a due row to ``sending`` for ``lease`` seconds.
+
+    One UPDATE with the state and due time in its WHERE clause: of two
+    workers, only one changes the row. :return: The attempt number now
+    claimed, or ``None`` when the row is not due or someone else has it.
+    """
     s = session()
     due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
     result = s.execute(
@@ -58,38 +68,58 @@ def _claim(message_id: int, now: dt.datetime, lease: int) -> bool:
                 next_attempt_at=now + dt.timedelta(seconds=lease))
         .execution_options(synchronize_session=False)
     )
+    attempt = None
+    if result.rowcount:  # type: ignore[attr-defined]
+        attempt = s.scalar(select(Message.attempts).where(Message.id == message_id))
     s.commit()
-    return bool(result.rowcount)
+    return attempt
 
 
 def deliver(message_id: int) -> str | None:
-    """Deliver one queued reply; returns the new delivery state, or ``None`` if not due.
+    """Deliver one queued reply through the ``helpdesk_deliver_message`` hook.
 
-    Safe to call twice for the same message: only one caller wins the claim.
+    Safe to call any number of times for the same message: only a caller
+    that wins the claim sends, and a sent or failed row is left alone.
+
+    :return: The new delivery state (``sent``, ``queued`` for a retry,
+        ``failed``), or ``None`` when nothing was done.
     """
     state = get_state()
-    now = utcnow()
-    if not _claim(message_id, now, state.config.delivery_lease):
-        session().rollback()
+    attempt = _claim(message_id, utcnow(), state.config.delivery_lease)
+    if attempt is None:
         return None
     message = session().scalar(select(Message).where(Message.id == message_id)
                                .options(selectinload(Message.attachments)))
-    assert message is not None
+    if message is None:  # deleted with its ticket meanwhile
+        return None
     outbound = _outbound(message)
+    # Hold no transaction (nor SQLite read lock) while the channel talks to the network.
+    session().commit()
     try:
         receipt = state.pm.hook.helpdesk_deliver_message(helpdesk=state, message=outbound)
         if receipt is None:
             raise DeliveryError(
                 _("No installed plugin delivers messages of the channel %(channel)s.",
-                  channel=message.channel), permanent=True)
+                  channel=outbound.channel), permanent=True)
     except DeliveryError as exc:
-        return _failed(message_id, str(exc.message), permanent=exc.permanent)
+        return _failed(message_id, attempt, str(exc.message), permanent=exc.permanent)
     except Exception as exc:
         log.exception("delivery of message %s raised", message_id)
-        return _failed(message_id, f"{type(exc).__name__}: {exc}", permanent=False)
+        return _failed(message_id, attempt, f"{type(exc).__name__}: {exc}", permanent=False)
+    return _sent(message_id, receipt)
+
+
+def _sent(message_id: int, receipt: DeliveryReceipt) -> str | None:
+    session().rollback()
     with transaction() as s:
         message = s.get(Message, message_id, with_for_update=True)
+        if message is None:
+            return None
+        if message.delivery_state == "sent":
+            # A worker whose lease ran out sent it too; record it once.
+            return "sent"
         ticket = s.get(Ticket, message.ticket_id)
+        assert ticket is not None
         message.delivery_state, message.sent_at, message.last_error = "sent", utcnow(), None
         message.next_attempt_at = None
         if receipt.external_id and not message.external_id:
@@ -102,28 +132,40 @@ def deliver(message_id: int) -> str | None:
     return "sent"
 
 
-def _failed(message_id: int, error: str, *, permanent: bool) -> str:
+def _failed(message_id: int, attempt: int, error: str, *, permanent: bool) -> str | None:
+    """Record a failed attempt: retry later with backoff, or give up."""
     state = get_state()
     session().rollback()
     with transaction() as s:
         message = s.get(Message, message_id, with_for_update=True)
+        if message is None or message.delivery_state != "sending" or message.attempts != attempt:
+            # Our lease ran out and another worker owns the row now.
+            log.warning("message %s: attempt %s lost its claim", message_id, attempt)
+            return None
         ticket = s.get(Ticket, message.ticket_id)
+        assert ticket is not None
         final = permanent or message.attempts >= state.config.delivery_max_attempts
         message.last_error = error[:5000]
+        delay = 0.0
         if final:
             message.delivery_state, message.next_attempt_at = "failed", None
         else:
-            delay = state.config.delivery_backoff * 2 ** (message.attempts - 1)
+            delay = min(state.config.delivery_backoff * 2 ** (message.attempts - 1), MAX_BACKOFF)
             message.delivery_state = "queued"
-            message.next_attempt_at = utcnow() + dt.timedelta(seconds=min(delay, 6 * 3600))
+            message.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
         record(ticket, "message.delivery_failed", SYSTEM, {
             "message_id": message.id, "error": message.last_error,
-            "attempts": message.attempts, "final": final})
-        delay_ms = None if final else int(
-            (message.next_attempt_at - utcnow()).total_seconds() * 1000) + 50
-    if delay_ms is not None:
-        state.jobs.send("deliver_message", message_id, delay_ms=max(delay_ms, 1))
-    return message.delivery_state
+            "attempts": message.attempts, "final": final,
+            "next_attempt_at": None if final else message.next_attempt_at.isoformat() + "Z"})
+        new_state = message.delivery_state
+    if not final:
+        try:
+            # A few ms late rather than early: an early message finds the row not due.
+            state.jobs.send("deliver_message", message_id, delay_ms=int(delay * 1000) + 20)
+        except Exception:
+            log.exception("could not schedule the retry of message %s; the sweeper will",
+                          message_id)
+    return new_state
 
 
 def _outbound(message: Message) -> OutboundMessage:
@@ -174,28 +216,45 @@ def retry(message_id: int, *, actor: Actor) -> Message:
 
 
 def sweep(now: dt.datetime | None = None) -> list[int]:
-    """Send the delivery job again for every due or stuck reply; returns their ids."""
+    """Send the delivery job again for every due or stuck reply.
+
+    Due: ``queued`` with ``next_attempt_at`` passed (a retry whose broker
+    message was lost, a reply queued while the broker was down or before a
+    restart). Stuck: ``sending`` past its lease (the worker died mid-delivery).
+    A reply whose job is still in the broker gets a second message; the claim
+    in :func:`deliver` makes that harmless.
+
+    :param now: The time to compare with (default: now).
+    :return: The ids sent, oldest due first, at most :data:`SWEEP_BATCH`.
+    """
     now = now or utcnow()
     due = list(session().scalars(
         select(Message.id).where(
             Message.delivery_state.in_(("queued", "sending")),
-            Message.next_attempt_at <= now,
-        ).order_by(Message.next_attempt_at).limit(SWEEP_BATCH)))
+            or_(Message.next_attempt_at <= now, Message.next_attempt_at.is_(None)),
+        ).order_by(Message.next_attempt_at, Message.id).limit(SWEEP_BATCH)))
     session().rollback()
     jobs = get_state().jobs
     for message_id in due:
         jobs.send("deliver_message", message_id)
+    if due:
+        log.info("outbox sweep re-sent %d replies", len(due))
     return due
 
 
 def stats() -> dict[str, int]:
     """Count of replies per delivery state (for admins' health views)."""
-    from sqlalchemy import func
-
     rows = session().execute(select(Message.delivery_state, func.count())
                              .where(Message.delivery_state.is_not(None))
                              .group_by(Message.delivery_state))
     return {str(state): int(n) for state, n in rows}
 
 
-__all__ = ["deliver", "retry", "stats", "sweep"]
+def list_failed(limit: int = 20) -> list[Message]:
+    """The replies that gave up, newest first, with their ``last_error``."""
+    return list(session().scalars(
+        select(Message).where(Message.delivery_state == "failed")
+        .order_by(Message.id.desc()).limit(limit)))
+
+
+__all__ = ["deliver", "list_failed", "retry", "stats", "sweep"]
