@@ -1,0 +1,187 @@
+"""Models as JSON-ready dicts, for the REST API.
+
+Each function reads only columns and relationships already loaded by the
+service that returned the object, so serializing a page costs no query per
+row. The shapes are described, field by field, by the schemas of
+:mod:`flask_helpdesk.blueprints.api_openapi`; a change here needs a change
+there (the schemathesis test catches a mismatch).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import url_for
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    from ..models import Agent
+    from ..models import ApiToken
+    from ..models import Attachment
+    from ..models import ContactIdentity
+    from ..models import Customer
+    from ..models import Group
+    from ..models import Message
+    from ..models import SavedView
+    from ..models import Tag
+    from ..models import Ticket
+    from ..models import TicketEvent
+
+Json = dict[str, t.Any]
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A naive UTC datetime as ISO 8601 with ``Z``, e.g. ``2024-05-01T09:30:00Z``."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def _ref(obj: Agent | Group | Customer | None) -> Json | None:
+    return None if obj is None else {"id": obj.id, "name": obj.name}
+
+
+def ticket(row: Ticket) -> Json:
+    """A ticket; ``id`` is the ticket number people see."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "status": row.status,
+        "priority": row.priority_name,
+        "channel": row.channel,
+        "customer": _ref(row.customer),
+        "group": _ref(row.group),
+        "assignee": _ref(row.assignee),
+        "tags": [tag.name for tag in row.tags],
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "status_changed_at": iso(row.status_changed_at),
+        "last_customer_message_at": iso(row.last_customer_message_at),
+        "last_agent_reply_at": iso(row.last_agent_reply_at),
+        "follow_up_of_id": row.follow_up_of_id,
+        "merged_into_id": row.merged_into_id,
+        "custom_fields": dict(row.custom_fields or {}),
+    }
+
+
+def attachment(row: Attachment) -> Json:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "inline": row.inline,
+        "url": url_for("helpdesk.api.tickets.attachment", attachment_id=row.id),
+    }
+
+
+def _author(row: Message) -> Json:
+    if row.author_agent_id is not None:
+        return {"kind": "agent", "id": row.author_agent_id, "name": row.author_name}
+    if row.author_customer_id is not None:
+        return {"kind": "customer", "id": row.author_customer_id, "name": row.author_name}
+    return {"kind": "system", "id": None, "name": row.author_name}
+
+
+def message(row: Message) -> Json:
+    """A message; ``kind`` is ``inbound``, ``reply`` or ``note`` (internal)."""
+    delivery = None
+    if row.kind == "reply":
+        delivery = {"state": row.delivery_state, "attempts": row.attempts,
+                    "last_error": row.last_error, "sent_at": iso(row.sent_at)}
+    return {
+        "id": row.id,
+        "ticket_id": row.ticket_id,
+        "kind": row.kind,
+        "channel": row.channel,
+        "author": _author(row),
+        "text": row.text,
+        "html": row.html,
+        "created_at": iso(row.created_at),
+        "attachments": [attachment(a) for a in row.attachments],
+        "delivery": delivery,
+    }
+
+
+def event(row: TicketEvent) -> Json:
+    """One history entry of a ticket."""
+    return {
+        "id": row.id,
+        "ticket_id": row.ticket_id,
+        "type": row.type,
+        "actor": {"kind": row.actor_kind, "agent_id": row.actor_agent_id,
+                  "customer_id": row.actor_customer_id, "name": row.actor_name},
+        "data": dict(row.data or {}),
+        "at": iso(row.at),
+    }
+
+
+def identity(row: ContactIdentity) -> Json:
+    return {"id": row.id, "customer_id": row.customer_id, "kind": row.kind, "value": row.value,
+            "display": row.display, "created_at": iso(row.created_at)}
+
+
+def customer(row: Customer) -> Json:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "notes": row.notes,
+        "attributes": dict(row.attributes or {}),
+        "created_at": iso(row.created_at),
+        "merged_into_id": row.merged_into_id,
+        "identities": [identity(i) for i in row.identities],
+    }
+
+
+def group(row: Group) -> Json:
+    return {"id": row.id, "name": row.name, "description": row.description,
+            "created_at": iso(row.created_at)}
+
+
+def agent(row: Agent) -> Json:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "email": row.email,
+        "user_id": row.user_id,
+        "role": row.role,
+        "language": row.language,
+        "active": row.active,
+        "groups": [_ref(g) for g in sorted(row.groups, key=lambda g: g.name)],
+        "created_at": iso(row.created_at),
+    }
+
+
+def view(row: SavedView) -> Json:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "filters": dict(row.filters or {}),
+        "sort": row.sort,
+        "position": row.position,
+        "shared": row.owner_id is None,
+        "owner_id": row.owner_id,
+        "created_at": iso(row.created_at),
+    }
+
+
+def token(row: ApiToken, secret: str | None = None) -> Json:
+    """An API token; ``secret`` is given only in the answer that created it."""
+    out = {
+        "id": row.id,
+        "agent_id": row.agent_id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "active": row.revoked_at is None,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
+    }
+    if secret is not None:
+        out["secret"] = secret
+    return out
+
+
+def tag(row: Tag) -> Json:
+    return {"id": row.id, "name": row.name}
