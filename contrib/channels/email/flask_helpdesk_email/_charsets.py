@@ -82,18 +82,31 @@ def codec_for(label: str | None) -> str | None:
 def guess(data: bytes) -> str | None:
     """Guess the text of unlabelled or mislabelled 8-bit bytes.
 
-    UTF-8 is tried first (the most common mislabelling), then
+    UTF-8 is tried first (the most common mislabelling, also when a few bytes
+    are broken, e.g. a name cut in the middle of a character), then
     charset-normalizer.
     """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text
     try:
         best = charset_normalizer.from_bytes(data).best()
     except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
         best = None
     return str(best) if best is not None else None
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text, also when only a last character was cut in half."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(data) - 3 or exc.start == 0:
+            return None
+        try:
+            return data[: exc.start].decode("utf-8") + "\ufffd"
+        except UnicodeDecodeError:
+            return None
 
 
 def decode_bytes(
@@ -176,10 +189,9 @@ def decode_header(
 
 
 def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text
     notes.append(f"{what}: raw 8-bit bytes decoded")
     codec = codec_for(fallback)
     if codec is not None:
@@ -205,7 +217,8 @@ def _decode_words(value: str, notes: list[str], what: str) -> str:
         if match.start() > pos:
             flush()
             out.append(value[pos : match.start()])
-        pending.append((match["charset"], _word_bytes(match["enc"], match["text"])))
+        charset = match["charset"]
+        pending.append((charset, _word_bytes(match["enc"], match["text"], charset)))
         pos = match.end()
     flush()
     out.append(value[pos:])
@@ -226,16 +239,21 @@ def _merge(words: list[tuple[str, bytes]]) -> t.Iterator[tuple[str, bytes]]:
         yield charset, buf
 
 
-def _word_bytes(enc: str, text: str) -> bytes:
+def _word_bytes(enc: str, text: str, charset: str) -> bytes:
     if enc in "bB":
-        data = text.encode("ascii", "replace")
+        data = text.encode("ascii", "ignore")
         data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
         data += b"=" * (-len(data) % 4)
         try:
             return base64.b64decode(data)
         except (binascii.Error, ValueError):
             return data
-    data = text.replace("_", " ").encode("ascii", "replace")
+    # Raw 8-bit bytes inside a Q word were decoded already: re-encode them.
+    codec = codec_for(charset) or "utf-8"
+    data = b"".join(
+        ch.encode("ascii") if ch.isascii() else ch.encode(codec, "replace")
+        for ch in text.replace("_", " ")
+    )
     try:
         return binascii.a2b_qp(data)
     except (binascii.Error, ValueError):

@@ -32,7 +32,7 @@ _ROBOT_LOCAL = re.compile(
 _BOUNCE_LOCAL = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon)$", re.IGNORECASE)
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 _SCORE = re.compile(r"(?:score|hits)\s*=\s*(-?\d+(?:\.\d+)?)", re.I)
-_DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 _REQUIRED = re.compile(r"required\s*=\s*(-?\d+(?:\.\d+)?)", re.I)
 
 
@@ -127,7 +127,7 @@ def bounce_details(msg: Message, warnings: list[str]) -> dict[str, t.Any]:
     failed: list[str] = []
     status = diagnostic = ""
     for part in msg.walk():
-        if part.get_content_type() not in _DSN_TYPES:
+        if part.get_content_type() not in DSN_TYPES:
             continue
         for block in _status_blocks(part):
             recipient = decode_header(

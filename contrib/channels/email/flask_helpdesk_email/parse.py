@@ -61,6 +61,10 @@ class _RawPolicy(Compat32):
 _POLICY = _RawPolicy()
 _ID = re.compile(r"<([^<>\s]+)>")
 _BODY_TYPES = ("text/plain", "text/html")
+#: Text types that are files even without a name.
+_TEXT_FILES = frozenset(
+    {"text/calendar", "text/rfc822-headers", "text/x-vcard", "text/vcard", "text/csv", "text/xml"}
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _UUENCODED = re.compile(r"(?ms)^begin [0-7]{3,4} ([^\n]+)\n(.*?)^end[ \t]*$\n?")
 
@@ -193,6 +197,10 @@ class _Parser:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global") and depth > 0:
             self.attach_message(part)
+        elif ctype in _flags.DSN_TYPES:
+            return  # read by bounce_details() into meta["bounce"]
+        elif ctype.startswith("multipart/") and not part.is_multipart() and depth < 50:
+            self.visit(self.repair_multipart(part), depth + 1)
         elif part.is_multipart():
             for sub in part.get_payload():
                 if isinstance(sub, Message) and depth < 50:
@@ -207,16 +215,16 @@ class _Parser:
         disposition = _disposition(part)
         filename = self.filename(part)
         data = self.payload(part)
-        if ctype in _BODY_TYPES and disposition != "attachment" and not filename:
+        if _is_body(ctype, disposition, filename):
             label = _charset(part)
             if ctype == "text/html" and not label:
                 found = _META_CHARSET.search(data[:4096])
                 label = found.group(1).decode("ascii") if found else None
             text = decode_bytes(data, label, self.warnings, what=f"{ctype} body")
-            if ctype == "text/plain":
-                self.plain.append(self.extract_uuencoded(text))
-            else:
+            if ctype == "text/html":
                 self.html.append(text)
+            else:
+                self.plain.append(self.extract_uuencoded(text))
             return
         if _is_tnef(ctype, filename) and self.attach_tnef(data):
             return
@@ -232,6 +240,21 @@ class _Parser:
             )
         )
 
+    def repair_multipart(self, part: Message) -> Message:
+        """Re-read a multipart whose boundary is missing or wrong.
+
+        The first ``--line`` of the body is taken as the boundary; when there
+        is none the body becomes a plain text part.
+        """
+        data = self.payload(part)
+        found = re.search(rb"^--([^\r\n]{1,200}?)[ \t]*\r?$", data, re.MULTILINE)
+        self.warnings.append(f"{part.get_content_type()} without a usable boundary, repaired")
+        if found and not found.group(1).endswith(b"--"):
+            head = b'Content-Type: multipart/mixed; boundary="' + found.group(1) + b'"\n\n'
+        else:
+            head = b"Content-Type: text/plain\n\n"
+        return email.message_from_bytes(head + data, policy=_POLICY)
+
     def payload(self, part: Message) -> bytes:
         try:
             data = part.get_payload(decode=True)
@@ -241,6 +264,10 @@ class _Parser:
         if data is None:
             payload = part.get_payload()
             data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if cte in ("x-uuencode", "uuencode", "x-uue") and not data:
+            found = _UUENCODED.search(str(part.get_payload()).replace("\r\n", "\n"))
+            data = (_uudecode(found.group(2)) if found else None) or b""
         if part.defects:
             names = sorted({type(d).__name__ for d in part.defects})
             self.warnings.append(f"{part.get_content_type()} part defects: {', '.join(names)}")
@@ -481,6 +508,16 @@ def _latin1_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape")
 
 
+def _is_body(ctype: str, disposition: str | None, filename: str | None) -> bool:
+    # A named text part shown inline is body text (stdlib and most mailers);
+    # named parts without a disposition are files.
+    if disposition == "attachment" or (filename and disposition != "inline"):
+        return False
+    if ctype in _BODY_TYPES:
+        return True
+    return ctype.startswith("text/") and ctype not in _TEXT_FILES and not filename
+
+
 def _is_tnef(ctype: str, filename: str | None) -> bool:
     return ctype in ("application/ms-tnef", "application/vnd.ms-tnef") or (
         (filename or "").lower() == "winmail.dat"
@@ -488,6 +525,8 @@ def _is_tnef(ctype: str, filename: str | None) -> bool:
 
 
 def _default_name(ctype: str, index: int) -> str:
+    if ctype == "text/rfc822-headers":
+        return "returned-headers.txt"
     ext = mimetypes.guess_extension(ctype) or ".bin"
     return f"part-{index}{ext}"
 

@@ -23,7 +23,7 @@ import dataclasses
 import re
 
 _WROTE = (
-    r"wrote|writes|escreveu|escribió|a écrit|schrieb|scrisse|kirjoitti|skrev|"
+    r"wrote|writes|escreveu|escribió|a écrit|schrieb|ha scritto|scrisse|kirjoitti|skrev|"
     r"написал\(а\)|написала|написал|пишет|написав|schreef|napisał\(a\)|napisał|napsal"
 )
 #: A quote header on one line, once its parts are joined.
@@ -31,7 +31,8 @@ QUOTE_HEADER = re.compile(
     rf"""^\s*(?:
         (?:On|Em|Le|Am|El|Il|Op|Den|Dne|W\sdniu|On\s\w+,)\s.{{0,300}}?(?:{_WROTE})\s?:
       | .{{0,300}}\s(?:{_WROTE})\s?:                      # "Ivan <a@b> написал(а):"
-      | .{{0,200}}\d.{{0,200}}<[^<>\s]+@[^<>\s]+>\s?:     # Gmail ru: "ср, 30 апр. ... <a@b>:"
+      | .{{0,200}}\d.{{0,200}}<\s?[^<>\s]+@[^<>\s]+>\s?:  # Gmail ru: "ср, 30 апр. ... <a@b>:"
+      | -{{2,}}\s?\w+\s.{{0,300}}(?:{_WROTE})\s?-{{2,}}        # Zoho: "---- On ... wrote ----"
       | -{{2,}}\s?(?:Original\sMessage|Mensagem\soriginal|Исходное\sсообщение|Message\sd'origine|
             Ursprüngliche\sNachricht|Mensaje\soriginal|Messaggio\soriginale|Oorspronkelijk\sbericht|
             Original\smeddelelse|Alkuperäinen\sviesti|Opprinnelig\smelding)\s?-{{2,}}
@@ -116,7 +117,7 @@ def _history_start(lines: list[str]) -> int:
 
 def _header_size(lines: list[str], i: int) -> int:
     """How many lines a quote header starting at ``lines[i]`` spans (0: none)."""
-    for size in (1, 2, 3):
+    for size in (1, 2, 3, 4):
         if i + size > len(lines):
             break
         joined = " ".join(x.strip() for x in lines[i : i + size])
@@ -135,8 +136,18 @@ def _header_size(lines: list[str], i: int) -> int:
 
 
 def _strip_bottom_quotes(lines: list[str]) -> int:
-    """Index after the last line that is neither quoted nor a quote header."""
+    """Index after the last line that is neither quoted nor a quote header.
+
+    A signature or list footer below the last quoted line (``__`` /
+    ``-- ``) belongs to the quoted history too.
+    """
     end = len(lines)
+    last_quoted = max((i for i, x in enumerate(lines) if _QUOTED.match(x)), default=-1)
+    if last_quoted >= 0:
+        tail = lines[last_quoted + 1 :]
+        cut = _signature_start([""] + tail, require_text=False)
+        if cut <= len(tail):
+            end = last_quoted + cut
     while end > 0:
         line = lines[end - 1]
         if not line.strip() or _QUOTED.match(line):
@@ -152,12 +163,12 @@ def _strip_bottom_quotes(lines: list[str]) -> int:
     return end
 
 
-def _signature_start(lines: list[str]) -> int:
+def _signature_start(lines: list[str], *, require_text: bool = True) -> int:
     """Index of the top-most signature delimiter that starts a paragraph."""
     for i, line in enumerate(lines):
         if not _SIGNATURE.match(line):
             continue
         if line.strip() in ("--", "-- ") or i == 0 or not lines[i - 1].strip():
-            if "\n".join(lines[:i]).strip():
+            if not require_text or "\n".join(lines[:i]).strip():
                 return i
     return len(lines)
