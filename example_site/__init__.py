@@ -1,0 +1,119 @@
+"""An example host application embedding flask-helpdesk.
+
+It has what a real host has: an application factory, its own users table and
+login page, Flask-SQLAlchemy and Flask-Login. The helpdesk is added with
+``Helpdesk(db=db)`` and told how host users map to helpdesk agents with
+:meth:`~flask_helpdesk.Helpdesk.agent_loader`.
+
+Run it with ``./scripts/run-example.sh`` (or ``python -m example_site``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_login import LoginManager
+
+from flask_helpdesk import Helpdesk
+from flask_helpdesk.services import agents
+
+from .models import User
+from .models import db
+
+#: The password of every demo user (printed when the site starts).
+DEMO_PASSWORD = "helpdesk-demo"
+
+login_manager = LoginManager()
+login_manager.login_view = "site.login"
+
+helpdesk = Helpdesk(db=db)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@helpdesk.agent_loader
+def load_agent(user: User) -> t.Any:
+    """Host user -> helpdesk agent.
+
+    The helpdesk calls this with Flask-Login's ``current_user``. Here an agent's
+    ``user_id`` is the host user's login name, so renumbering the users table
+    never hands someone else's tickets to a person. Return ``None`` for users
+    who are not agents: they get 403 on helpdesk pages.
+    """
+    return agents.get_by_user_id(user.username)
+
+
+def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
+    """The application factory.
+
+    Configuration comes from the defaults below, then ``FLASK_*`` environment
+    variables (``app.config.from_prefixed_env()``: e.g.
+    ``FLASK_SQLALCHEMY_DATABASE_URI``, ``FLASK_HELPDESK_BROKER_URL``), then
+    ``config``.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(
+        SECRET_KEY=_secret_key(app.instance_path),
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "example.db"),
+        # Embedded defaults: in-process worker, no Redis needed.
+        HELPDESK_BROKER_URL=None,
+        DEMO_PASSWORD=DEMO_PASSWORD,
+    )
+    app.config.from_prefixed_env()
+    app.config.update(config or {})
+    db.init_app(app)
+    login_manager.init_app(app)
+    helpdesk.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+    from . import auth
+    from .commands import example_cli
+
+    app.register_blueprint(auth.bp)
+    app.cli.add_command(example_cli)
+    return app
+
+
+def _secret_key(instance_path: str) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _tune_sqlite(engine: sa.engine.Engine) -> None:
+    """WAL, and write transactions that wait for each other instead of failing.
+
+    The web requests and the in-process worker share one SQLite file. With
+    SQLite's default deferred transactions a reader that later writes can fail
+    at once with "database is locked"; ``BEGIN IMMEDIATE`` makes it wait.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: t.Any, record: t.Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below decides
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: t.Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()
