@@ -42,6 +42,10 @@ QUEUE = "helpdesk"
 #: Prefix of every actor name.
 ACTOR_PREFIX = "helpdesk."
 
+#: How long the embedded worker's threads wait for a message before looking
+#: again (ms); bounds how long stopping it takes.
+EMBEDDED_WORKER_TIMEOUT = 250
+
 
 class AppContextMiddleware(dramatiq.Middleware):
     """Push the app context around each message a worker thread processes.
@@ -269,7 +273,8 @@ class Jobs:
         with self._lock:
             if self.worker is not None or self._closed:
                 return
-            self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads)
+            self.worker = dramatiq.Worker(self.broker, worker_threads=self.worker_threads,
+                                          worker_timeout=EMBEDDED_WORKER_TIMEOUT)
             self.worker.start()
             if sweep and self.sweep_interval > 0:
                 self.sweeper = Sweeper(self, self.sweep_interval)
