@@ -239,6 +239,13 @@ def test_service_modules_are_documented() -> None:
 # -- the build ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["search", "genindex", "py-modindex"])
+def test_no_page_is_shadowed_by_a_sphinx_page(name: str) -> None:
+    assert not (DOCS / f"{name}.rst").exists(), (
+        f"Sphinx writes its own {name}.html over docs/{name}.rst: rename the page"
+    )
+
+
 @pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path: Path) -> None:
     result = subprocess.run(
