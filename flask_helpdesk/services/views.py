@@ -178,9 +178,16 @@ class Page:
     next_cursor: str | None
 
 
-def conditions(actor: Actor, f: TicketFilter) -> list[ColumnElement[bool]]:
-    """The SQL conditions of a filter, visibility included."""
+def conditions(
+    actor: Actor, f: TicketFilter, *, page: bool = False
+) -> list[ColumnElement[bool]]:
+    """The SQL conditions of a filter, visibility included.
+
+    :param page: The conditions are for one page of a sorted list: the text
+        search is shaped for that (:func:`.search.narrowed`, one query more).
+    """
     from .search import matching
+    from .search import narrowed
 
     where: list[ColumnElement[bool]] = [visible_tickets(actor), Ticket.merged_into_id.is_(None)]
     if f.status:
@@ -207,7 +214,7 @@ def conditions(actor: Actor, f: TicketFilter) -> list[ColumnElement[bool]]:
             col = getattr(Ticket, attr)
             where.append(col >= value if op == "ge" else col < value)
     if f.q:
-        where.append(matching(f.q))
+        where.append(narrowed(f.q) if page else matching(f.q))
     return where
 
 
@@ -289,7 +296,7 @@ def list_tickets(
                                 max=config.max_page_size), field="limit")
     f = filters or TicketFilter()
     cols = _sort_columns(sort)
-    query: Select[tuple[Ticket]] = select(Ticket).where(*conditions(actor, f))
+    query: Select[tuple[Ticket]] = select(Ticket).where(*conditions(actor, f, page=True))
     if cursor:
         query = query.where(_after(cols, _decode(cursor, sort, len(cols))))
     query = query.order_by(*[c.desc() if d else c.asc() for c, d in cols]).limit(limit + 1)
