@@ -309,6 +309,17 @@ class Jobs:
 
     # --------------------------------------------------- dedicated workers
 
+    def check_broker(self) -> None:
+        """Connect to a shared broker once, so a wrong URL fails early and clearly.
+
+        :raises Exception: The client library's connection error.
+        """
+        client = getattr(self.broker, "client", None)
+        if client is not None:  # Redis
+            client.ping()
+        elif hasattr(self.broker, "channel"):  # RabbitMQ: opens a connection and channel
+            self.broker.channel  # noqa: B018
+
     def run_worker(
         self, stop: threading.Event, *, threads: int = 8, sweep_interval: float = 0,
         shutdown_timeout_ms: int = 30_000,

@@ -1,0 +1,95 @@
+"""The helpdesk's own Alembic history, separate from the host's migrations.
+
+Only the tables of :data:`flask_helpdesk.models.metadata` are managed, and the
+revision is kept in the table :data:`VERSION_TABLE`, so the host's own Alembic
+(or Flask-Migrate) history and tables are never touched. ``flask helpdesk db``
+wraps these functions; they take the engine of the helpdesk's bind.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import typing as t
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine
+
+#: Table that records the helpdesk's schema revision.
+VERSION_TABLE = "helpdesk_alembic_version"
+
+#: This directory: ``env.py``, ``script.py.mako`` and ``versions/``.
+SCRIPT_LOCATION = str(pathlib.Path(__file__).parent)
+
+
+def include_name(name: str | None, type_: str, parent_names: t.Mapping[str, t.Any]) -> bool:
+    """Limit autogenerate to the helpdesk's own tables (never the host's)."""
+    if type_ == "table":
+        from ..models import metadata
+
+        return name in metadata.tables
+    return True
+
+
+def make_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the helpdesk history, bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("version_locations", str(pathlib.Path(SCRIPT_LOCATION, "versions")))
+    config.attributes["connection"] = connection
+    return config
+
+
+def heads() -> list[str]:
+    """The newest revision(s) shipped with this version of the helpdesk."""
+    return list(ScriptDirectory.from_config(make_config()).get_heads())
+
+
+def current(engine: Engine) -> list[str]:
+    """The revision(s) the database is at; empty when never migrated."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return list(context.get_current_heads())
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the helpdesk tables up to ``revision``, in one transaction where possible."""
+    with engine.begin() as conn:
+        command.upgrade(make_config(conn), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate down to ``revision``; ``"base"`` removes every helpdesk table.
+
+    At ``base`` the version table is dropped too, so nothing of the helpdesk
+    is left in the database.
+    """
+    with engine.begin() as conn:
+        command.downgrade(make_config(conn), revision)
+        if revision == "base":
+            sa.Table(VERSION_TABLE, sa.MetaData()).drop(conn, checkfirst=True)
+
+
+def revision(engine: Engine, message: str) -> str:
+    """Write a new revision file from the difference between models and database.
+
+    For helpdesk contributors only: the file is written into this package.
+    The database must be at the head revision.
+
+    :return: The path of the new file.
+    """
+    existing = list(pathlib.Path(SCRIPT_LOCATION, "versions").glob("*.py"))
+    with engine.begin() as conn:
+        script = command.revision(make_config(conn), message=message, autogenerate=True,
+                                  rev_id=f"{len(existing) + 1:04d}")
+    assert script is not None and not isinstance(script, list)
+    return str(script.path)
+
+
+__all__ = ["VERSION_TABLE", "current", "downgrade", "heads", "revision", "upgrade"]
