@@ -41,6 +41,7 @@ def make_config(connection: Connection | None = None) -> Config:
     """An Alembic config for the helpdesk history, bound to ``connection``."""
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(pathlib.Path(SCRIPT_LOCATION, "versions")))
     config.attributes["connection"] = connection
     return config

@@ -1,0 +1,192 @@
+"""The Alembic history matches the models exactly and leaves the host's tables alone.
+
+If this fails after a model change, add a revision (helpdesk contributors:
+``flask helpdesk db revision -m "what changed"`` on a database at head, then
+``ruff format`` the new file); before the first release the initial revision
+may be regenerated instead.
+"""
+
+from __future__ import annotations
+
+import typing as t
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from flask import Flask
+
+from flask_helpdesk.extension import get_state
+from flask_helpdesk.migrations import VERSION_TABLE
+from flask_helpdesk.migrations import heads
+from flask_helpdesk.models import metadata
+from flask_helpdesk.schema import create_search_index
+from flask_helpdesk.testing import make_app
+from tests.services_check import PG_URL
+from tests.services_check import require
+
+host_metadata = sa.MetaData()
+#: A table of the host application, which the helpdesk must never touch.
+host_orders = sa.Table(
+    "orders", host_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item", sa.String(50)),
+)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[t.Callable[[], str]]:
+    """A factory of empty databases of one kind."""
+    made: list[str] = []
+    admin = None
+    if request.param == "postgresql":
+        require("PostgreSQL", "127.0.0.1", 5432)
+        admin = sa.create_engine(f"{PG_URL}/postgres", isolation_level="AUTOCOMMIT")
+
+    def make() -> str:
+        name = f"helpdesk_mig_{uuid.uuid4().hex[:8]}"
+        if admin is None:
+            return f"sqlite:///{tmp_path / name}.db"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return f"{PG_URL}/{name}"
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in made:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _app(url: str, tmp_path: t.Any, **config: t.Any) -> Flask:
+    return make_app(database_uri=url, config={
+        "HELPDESK_ATTACHMENT_DIR": str(tmp_path / "attachments"), **config})
+
+
+def _cli(app: Flask, *args: str) -> str:
+    result = app.test_cli_runner().invoke(args=["helpdesk", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _schema(engine: sa.Engine) -> set[tuple[str, ...]]:
+    """Tables, columns, indexes and unique constraints, as comparable names."""
+    inspector = sa.inspect(engine)
+    found: set[tuple[str, ...]] = set()
+    for table in inspector.get_table_names():
+        found.add(("table", table))
+        found.update(("column", table, c["name"]) for c in inspector.get_columns(table))
+        found.update(("index", table, str(i["name"])) for i in inspector.get_indexes(table))
+        found.update(("unique", table, str(u["name"]))
+                     for u in inspector.get_unique_constraints(table))
+    return found
+
+
+def _search_objects(url: str) -> set[tuple[str, ...]]:
+    """What ``schema.create_search_index`` adds on top of the models' tables."""
+    engine = sa.create_engine(url)
+    try:
+        metadata.create_all(engine)
+        before = _schema(engine)
+        create_search_index(engine)
+        return _schema(engine) - before
+    finally:
+        engine.dispose()
+
+
+def _differences(engine: sa.Engine, ignore: set[tuple[str, ...]]) -> list[t.Any]:
+    def include_object(obj: t.Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: t.Any) -> bool:
+        if type_ == "table":
+            return name in metadata.tables
+        if type_ == "column":
+            return ("column", obj.table.name, name) not in ignore
+        if type_ in ("index", "unique_constraint"):
+            kind = "index" if type_ == "index" else "unique"
+            return (kind, obj.table.name, str(name)) not in ignore
+        return True
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "include_object": include_object,
+            "target_metadata": metadata})
+        return list(compare_metadata(context, metadata))
+
+
+def test_upgrade_matches_the_models_and_downgrade_spares_the_host(
+    fresh_url: t.Callable[[], str], tmp_path: t.Any,
+) -> None:
+    url = fresh_url()
+    search_objects = _search_objects(fresh_url())
+    app = _app(url, tmp_path)
+    with app.app_context():
+        engine = get_state(app).db.engine
+        host_metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(host_orders.insert().values(item="coffee"))
+        assert "Not migrated" in _cli(app, "db", "current")
+
+        _cli(app, "db", "upgrade")
+        assert f"{heads()[0]} (head)" in _cli(app, "db", "current")
+        diff = _differences(engine, search_objects)
+        assert not diff, (
+            "The migrations and the models differ; add a migration for:\n"
+            + "\n".join(f"  {d!r}" for d in diff))
+        schema = _schema(engine)
+        missing = search_objects - schema
+        assert not missing, f"the migration did not create the search index: {missing}"
+        helpdesk_tables = {name for kind, name, *_ in schema
+                           if kind == "table" and name.startswith("helpdesk_")}
+        assert set(metadata.tables) | {VERSION_TABLE} <= helpdesk_tables
+
+        _cli(app, "db", "upgrade")  # at head: nothing to do, nothing breaks
+        _cli(app, "db", "downgrade", "base", "--yes")
+        left = sa.inspect(engine).get_table_names()
+        assert [name for name in left if name.startswith("helpdesk_")] == []
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(host_orders.c.item)).scalars().all() == ["coffee"]
+
+        _cli(app, "db", "upgrade")  # and back again
+        assert _differences(engine, search_objects) == []
+        get_state(app).db.session.remove()
+        engine.dispose()
+
+
+def test_upgrade_honours_the_bind_key(tmp_path: t.Any) -> None:
+    main_url = f"sqlite:///{tmp_path / 'host.db'}"
+    helpdesk_url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    app = _app(main_url, tmp_path, SQLALCHEMY_BINDS={"helpdesk": helpdesk_url},
+               HELPDESK_DATABASE_BIND_KEY="helpdesk")
+    try:
+        with app.app_context():
+            output = _cli(app, "db", "upgrade")
+            assert "helpdesk.db" in output
+            db = get_state(app).db
+            assert "helpdesk_tickets" in sa.inspect(db.engines["helpdesk"]).get_table_names()
+            assert sa.inspect(db.engine).get_table_names() == []
+            for engine in db.engines.values():
+                engine.dispose()
+    finally:
+        metadata.info.pop("bind_key", None)
+
+
+def test_unknown_bind_key_and_revision_are_clear_errors(tmp_path: t.Any) -> None:
+    app = _app(f"sqlite:///{tmp_path / 'x.db'}", tmp_path,
+               HELPDESK_DATABASE_BIND_KEY="helpdesk")
+    try:
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["helpdesk", "db", "upgrade"])
+            assert result.exit_code == 1
+            assert "HELPDESK_DATABASE_BIND_KEY='helpdesk' names no bind" in result.output
+    finally:
+        metadata.info.pop("bind_key", None)
+    app = _app(f"sqlite:///{tmp_path / 'y.db'}", tmp_path)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["helpdesk", "db", "upgrade", "nosuch"])
+        assert result.exit_code == 1
+        assert "Error: " in result.output and "nosuch" in result.output
+        assert "Traceback" not in result.output
+        get_state(app).db.engine.dispose()
