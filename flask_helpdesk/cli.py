@@ -47,6 +47,9 @@ def make_cli() -> click.Group:
     cli.add_command(config_command)
     cli.add_command(plugins_command)
     cli.add_command(outbox_group)
+    from .demo import demo_data_command
+
+    cli.add_command(demo_data_command)
     return cli
 
 

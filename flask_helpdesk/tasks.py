@@ -262,7 +262,7 @@ class Jobs:
     # ----------------------------------------------------- embedded worker
 
     def _start_on_request(self) -> None:
-        if self.worker is None and not self._closed:
+        if self.embedded and self.worker is None and not self._closed:
             self.start()
 
     def start(self, *, sweep: bool = True) -> None:
