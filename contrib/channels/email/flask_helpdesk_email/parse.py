@@ -125,11 +125,11 @@ class _Parser:
         )
 
     def _bounded(self, name: str, value: t.Any) -> str:
-        value = "" if value is None else str(value)
-        if len(value) > MAX_HEADER_CHARS:
-            self.warnings.append(f"{name}: {len(value)} characters long, cut")
-            value = value[:MAX_HEADER_CHARS]
-        return value
+        text = "" if value is None else str(value)
+        if len(text) > MAX_HEADER_CHARS:
+            self.warnings.append(f"{name}: {len(text)} characters long, cut")
+            text = text[:MAX_HEADER_CHARS]
+        return text
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """``(display name, address)`` pairs of every ``name`` header."""
