@@ -50,15 +50,17 @@ def load_agent(user: User) -> t.Any:
     return agents.get_by_user_id(user.username)
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
+def create_app(
+    config: t.Mapping[str, t.Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
     """The application factory.
 
     Configuration comes from the defaults below, then ``FLASK_*`` environment
     variables (``app.config.from_prefixed_env()``: e.g.
     ``FLASK_SQLALCHEMY_DATABASE_URI``, ``FLASK_HELPDESK_BROKER_URL``), then
-    ``config``.
+    ``config``. The SQLite file and the secret key live in the instance folder.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         SECRET_KEY=_secret_key(app.instance_path),

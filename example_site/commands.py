@@ -30,6 +30,8 @@ def prepare(app: Flask, *, demo_sizes: dict[str, int] | None = None) -> bool:
         _user("boss", "Bea Boss (not an agent)")
         db.session.commit()
         if db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)):
+            click.echo("The helpdesk already has tickets: no demo data generated (delete"
+                       f" {db.engine.url.database} to start over).")
             return False
         click.echo("Generating demo data (a minute or so)...")
         made = demo.generate(**(demo_sizes or {}))

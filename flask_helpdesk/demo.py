@@ -41,6 +41,7 @@ from .services import agents as agent_service
 from .services import customers as customer_service
 from .services import inbound
 from .services import messages
+from .services import outbox
 from .services import tickets
 from .services import transaction
 from .services import views
@@ -314,16 +315,51 @@ def _simulated_clock() -> t.Iterator[_Clock]:
         sa.event.remove(session, "before_flush", clock.before_flush)
 
 
-class _DeliveryLog:
-    """A plugin noting deliveries made by a worker while the demo runs."""
+class _Outbox:
+    """A plugin noting the demo's replies, so the demo delivers them itself.
+
+    Replies are delivered right after their batch commits, with the clock set
+    just after each reply was written. Deliveries made by any other worker are
+    noted too, and dated afterwards by :func:`_settle`.
+    """
 
     def __init__(self) -> None:
-        self.delivered: list[tuple[int, int]] = []  # (event id, message id)
+        self.queued: list[tuple[int, dt.datetime]] = []  # (message id, replied at)
+        self.delivered_elsewhere: list[tuple[int, int]] = []  # (event id, message id)
+        self.mine: set[int] = set()
 
     @hookimpl
     def helpdesk_ticket_event(self, event: t.Any) -> None:
-        if event.type == "message.delivered":
-            self.delivered.append((event.id, int(event.data["message_id"])))
+        if event.type == "message.replied" and event.data.get("delivery") == "queued":
+            self.queued.append((int(event.data["message_id"]), event.at))
+        elif event.type == "message.delivered" and event.data["message_id"] not in self.mine:
+            self.delivered_elsewhere.append((event.id, int(event.data["message_id"])))
+
+    def deliver(self, clock: _Clock) -> None:
+        for message_id, replied_at in self.queued:
+            clock.now = replied_at + dt.timedelta(seconds=20)
+            self.mine.add(message_id)
+            outbox.deliver(message_id)
+        self.queued.clear()
+
+
+@contextlib.contextmanager
+def _no_embedded_worker() -> t.Iterator[None]:
+    """Keep an idle embedded worker from starting while the demo writes.
+
+    The demo delivers its own replies; a worker thread would only fight it for
+    SQLite's single write lock. Jobs sent meanwhile wait in the in-memory
+    broker and find their replies already sent when a worker starts.
+    """
+    jobs = get_state().jobs
+    pause = jobs.embedded and jobs.worker is None
+    if pause:
+        jobs.embedded = False
+    try:
+        yield
+    finally:
+        if pause:
+            jobs.embedded = True
 
 
 def _pick(rng: random.Random, weights: t.Sequence[int]) -> int:
@@ -399,19 +435,22 @@ class _Generator:
                          or [a for a in team if a.sees_all] for g in groups}
         self.first_line = groups[0]
         self.counter = 0
+        self.replied = False
         self.stats = {"replies": 0, "notes": 0, "reassigned": 0, "merged": 0,
                       "follow_ups": 0}
 
-    def run(self, people: list[dict[str, t.Any]], count: int) -> None:
+    def run(self, people: list[dict[str, t.Any]], count: int, post: _Outbox) -> None:
         heap: list[tuple[dt.datetime, int, t.Generator[dt.timedelta, None, None]]] = []
         for n, when in enumerate(_arrivals(self.rng, self.start, self.end, count)):
             heapq.heappush(heap, (when, n, self.life(self.rng.choice(people))))
         session = get_state().db.session
         while heap:
-            # Steps are committed in batches: far fewer commits and reloads.
+            # Steps are committed in batches: far fewer commits and reloads. A
+            # reply ends its batch, so that its delivery is recorded in order.
+            self.replied = False
             with transaction():
                 for _step in range(BATCH):
-                    if not heap:
+                    if not heap or self.replied:
                         break
                     when, n, life = heapq.heappop(heap)
                     if when >= self.end:
@@ -422,6 +461,12 @@ class _Generator:
                     session.flush()  # stamp this step's rows with its time
                     if wait is not None:
                         heapq.heappush(heap, (when + wait, n, life))
+            post.deliver(self.clock)
+
+    def reply(self, ticket_id: int, **kwargs: t.Any) -> None:
+        messages.reply(ticket_id, **kwargs)
+        self.stats["replies"] += 1
+        self.replied = True
 
     def minutes(self, low: float, high: float) -> dt.timedelta:
         return dt.timedelta(minutes=self.rng.uniform(low, high))
@@ -478,9 +523,8 @@ class _Generator:
         if final == "open" and rng.random() < 0.5:
             return  # not answered yet
         yield self.minutes(10, 600)
-        messages.reply(ticket_id, actor=owner, text=answer,
-                       status="on_hold" if final == "on_hold" else "pending")
-        self.stats["replies"] += 1
+        self.reply(ticket_id, actor=owner, text=answer,
+                   status="on_hold" if final == "on_hold" else "pending")
         if final == "open":
             yield self.minutes(30, 2880)
             self.ingest(customer, f"Re: {subject}", follow, hint=ticket_id)  # reopens it
@@ -491,15 +535,13 @@ class _Generator:
             self.ingest(customer, f"Re: {subject}", follow, hint=ticket_id)
             self.stats["follow_ups"] += 1
             yield self.minutes(10, 480)
-            messages.reply(ticket_id, actor=owner, text=answer, status="pending")
-            self.stats["replies"] += 1
+            self.reply(ticket_id, actor=owner, text=answer, status="pending")
         if final in ("pending", "on_hold"):
             return
         yield self.minutes(60, 2880)
         closing = "closed" if final == "closed" and rng.random() < 0.5 else "resolved"
-        messages.reply(ticket_id, actor=owner, text=_CLOSING[lang].format(**fill),
-                       status=closing)
-        self.stats["replies"] += 1
+        self.reply(ticket_id, actor=owner, text=_CLOSING[lang].format(**fill),
+                   status=closing)
         if final == "closed" and closing == "resolved":
             yield self.minutes(60 * 24, 60 * 24 * 4)
             tickets.update_ticket(ticket_id, actor=SYSTEM,
@@ -551,21 +593,21 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
         raise RuntimeError("The helpdesk already has agents or tickets; demo data goes into "
                            "an empty helpdesk only.")
     rng = random.Random(seed)
-    log = _DeliveryLog()
+    post = _Outbox()
     pm = get_state().pm
-    pm.register(log, name="flask_helpdesk.demo.delivery_log")
+    pm.register(post, name="flask_helpdesk.demo.outbox")
     started = time.perf_counter()
     try:
-        with _simulated_clock() as clock:
+        with _no_embedded_worker(), _simulated_clock() as clock:
             clock.now = clock.real_start - dt.timedelta(days=days + 30)
             made_groups, team = _create_team(groups, agents)
             _create_views(team[0])
             people = _customers(rng, customers)
             gen = _Generator(rng, clock, made_groups, team, days)
-            gen.run(people, tickets)
-        _settle(log)
+            gen.run(people, tickets, post)
+        _settle(post)
     finally:
-        pm.unregister(log)
+        pm.unregister(post)
     return {"groups": len(made_groups), "agents": len(team), "customers": len(people),
             "tickets": int(session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0),
             **gen.stats, "seconds": round(time.perf_counter() - started)}
@@ -589,17 +631,15 @@ def _customers(rng: random.Random, n: int) -> list[dict[str, t.Any]]:
     return people
 
 
-def _settle(log: _DeliveryLog) -> None:
-    """Wait for an in-process worker, then date its deliveries just after each reply."""
-    state = get_state()
-    if state.jobs.worker is not None:
-        state.jobs.join()
-    if not log.delivered:
+def _settle(post: _Outbox) -> None:
+    """Date the deliveries a running worker made just after their replies."""
+    if not post.delivered_elsewhere:
         return
-    session = state.db.session
-    created = dict(session.execute(sa.select(Message.id, Message.created_at).where(
-        Message.id.in_([m for _e, m in log.delivered]))).all())
-    for event_id, message_id in log.delivered:
+    session = get_state().db.session
+    ids = [m for _e, m in post.delivered_elsewhere]
+    created = dict(session.execute(sa.select(Message.id, Message.created_at)
+                                   .where(Message.id.in_(ids))).all())
+    for event_id, message_id in post.delivered_elsewhere:
         sent = created[message_id] + dt.timedelta(seconds=20)
         session.execute(sa.update(Message).where(Message.id == message_id).values(sent_at=sent))
         session.execute(sa.update(TicketEvent).where(TicketEvent.id == event_id).values(at=sent))
