@@ -119,7 +119,8 @@ def _migrate(action: t.Callable[[], None]) -> None:
 
     try:
         action()
-    except CommandError as exc:
+    except (CommandError, RuntimeError) as exc:
+        # RuntimeError: a setup problem that names its fix (e.g. pg_trgm missing).
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(
@@ -301,13 +302,16 @@ def config_command() -> None:
 @click.command("plugins")
 @with_appcontext
 def plugins_command() -> None:
-    """List the registered plugins: name, version and hooks."""
+    """List the registered plugins: name, distribution, version and hooks."""
     from .plugins.manager import list_plugins
 
     for plugin in list_plugins(get_state().pm):
-        version = plugin["version"] or "-"
-        where = _(" (built in)") if plugin["default"] else ""
-        click.echo(f"{plugin['name']} {version}{where}")
+        line = plugin["name"]
+        if plugin["distribution"]:
+            line += f" ({plugin['distribution']} {plugin['version']})"
+        if plugin["default"]:
+            line += " " + _("[built in]")
+        click.echo(line)
         for hook in plugin["hooks"]:
             click.echo(f"    {hook}")
 
