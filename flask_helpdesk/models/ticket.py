@@ -11,6 +11,7 @@ from sqlalchemy import Index
 from sqlalchemy import SmallInteger
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import func
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -112,3 +113,11 @@ class Ticket(Base):
 
     def __repr__(self) -> str:
         return f"<Ticket #{self.id} {self.status}>"
+
+
+# Sort indexes of the ticket lists (services/views.py SORTS); each serves its
+# sort in both directions, so a list of every visible ticket stops after a page.
+Index("ix_helpdesk_tickets_priority_created", Ticket.priority.desc(), Ticket.created_at,
+      Ticket.id)
+Index("ix_helpdesk_tickets_last_customer",
+      func.coalesce(Ticket.last_customer_message_at, Ticket.created_at), Ticket.id)
