@@ -123,9 +123,9 @@ def _migrate(action: t.Callable[[], None]) -> None:
         # RuntimeError: a setup problem that names its fix (e.g. pg_trgm missing).
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
+        error = str(getattr(exc, "orig", None) or exc)
         raise click.ClickException(
-            _("The database refused the migration: %(error)s", error=str(exc.orig or exc))
-        ) from None
+            _("The database refused the migration: %(error)s", error=error)) from None
 
 
 @db.command("upgrade")

@@ -31,6 +31,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 if t.TYPE_CHECKING:
+    from dramatiq.broker import MessageProxy
     from flask import Flask
     from flask.ctx import AppContext
 
@@ -58,7 +59,7 @@ class AppContextMiddleware(dramatiq.Middleware):
         self.app = app
         self._local = threading.local()
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         ctx = self.app.app_context()
         ctx.push()
         self._local.ctx = ctx
@@ -70,12 +71,12 @@ class AppContextMiddleware(dramatiq.Middleware):
             ctx.pop()
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+        self, broker: dramatiq.Broker, message: MessageProxy, *,
         result: t.Any = None, exception: BaseException | None = None,
     ) -> None:
         self._pop()
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._pop()
 
 
@@ -122,7 +123,7 @@ def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url), False
+        return RedisBroker(url=url), False  # type: ignore[no-untyped-call]
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -235,9 +236,10 @@ class Jobs:
             raise RuntimeError(
                 f"Job {name!r}: helpdesk jobs all go to the {QUEUE!r} queue; drop queue_name."
             )
-        self.actors[name] = dramatiq.actor(
-            fn, actor_name=ACTOR_PREFIX + name, queue_name=QUEUE, broker=self.broker, **options
+        declare = dramatiq.actor(
+            actor_name=ACTOR_PREFIX + name, queue_name=QUEUE, broker=self.broker, **options
         )
+        self.actors[name] = declare(fn)
 
     # ------------------------------------------------------------- sending
 

@@ -14,6 +14,7 @@ loses no reply.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from sqlalchemy import func
@@ -147,16 +148,16 @@ def _failed(message_id: int, attempt: int, error: str, *, permanent: bool) -> st
         final = permanent or message.attempts >= state.config.delivery_max_attempts
         message.last_error = error[:5000]
         delay = 0.0
-        if final:
-            message.delivery_state, message.next_attempt_at = "failed", None
-        else:
+        due: dt.datetime | None = None
+        if not final:
             delay = min(state.config.delivery_backoff * 2 ** (message.attempts - 1), MAX_BACKOFF)
-            message.delivery_state = "queued"
-            message.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+            due = utcnow() + dt.timedelta(seconds=delay)
+        message.delivery_state = "failed" if final else "queued"
+        message.next_attempt_at = due
         record(ticket, "message.delivery_failed", SYSTEM, {
             "message_id": message.id, "error": message.last_error,
             "attempts": message.attempts, "final": final,
-            "next_attempt_at": None if final else message.next_attempt_at.isoformat() + "Z"})
+            "next_attempt_at": None if due is None else due.isoformat() + "Z"})
         new_state = message.delivery_state
     if not final:
         try:
@@ -188,7 +189,7 @@ def _outbound(message: Message) -> OutboundMessage:
         author_name=message.author_name, in_reply_to=keys,
         attachments=tuple(
             OutboundAttachment(a.filename, a.content_type, a.size,
-                               (lambda key=a.storage_key: state.storage.open(key)))
+                               functools.partial(state.storage.open, a.storage_key))
             for a in message.attachments),
         attempt=message.attempts, idempotency_key=f"helpdesk-message-{message.id}",
     )

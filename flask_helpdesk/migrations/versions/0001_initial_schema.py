@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:10:08.541679
+Create Date: 2026-11-22 21:18:44.797351
 """
 
 from __future__ import annotations
@@ -203,6 +203,18 @@ def upgrade() -> None:
         "ix_helpdesk_tickets_group_status_updated",
         "helpdesk_tickets",
         ["group_id", "status", "updated_at"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_helpdesk_tickets_last_customer",
+        "helpdesk_tickets",
+        [sa.literal_column("coalesce(last_customer_message_at, created_at)"), "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_helpdesk_tickets_priority_created",
+        "helpdesk_tickets",
+        [sa.literal_column("priority DESC"), "created_at", "id"],
         unique=False,
     )
     op.create_index(
@@ -436,6 +448,8 @@ def downgrade() -> None:
     op.drop_table("helpdesk_views")
     op.drop_index("ix_helpdesk_tickets_updated", table_name="helpdesk_tickets")
     op.drop_index("ix_helpdesk_tickets_status_group_prio", table_name="helpdesk_tickets")
+    op.drop_index("ix_helpdesk_tickets_priority_created", table_name="helpdesk_tickets")
+    op.drop_index("ix_helpdesk_tickets_last_customer", table_name="helpdesk_tickets")
     op.drop_index("ix_helpdesk_tickets_group_status_updated", table_name="helpdesk_tickets")
     op.drop_index("ix_helpdesk_tickets_customer", table_name="helpdesk_tickets")
     op.drop_index("ix_helpdesk_tickets_created", table_name="helpdesk_tickets")
