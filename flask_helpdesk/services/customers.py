@@ -186,7 +186,8 @@ def merge_customers(source_id: int, into_id: int, *, actor: Actor) -> Customer:
             ticket.customer_id = into.id
             record(ticket, "customer.merged", actor,
                    {"from_customer_id": source.id, "into_customer_id": into.id})
-            touch(ticket.id)
+        # every ticket of the survivor is now findable by the moved identities
+        _touch_customer_tickets(into.id)
         source.merged_into_id = into.id
         if not into.name and source.name:
             into.name = source.name

@@ -39,6 +39,7 @@ from ._uow import session
 from ._uow import transaction
 from .search import touch
 from .tickets import get_ticket
+from .tickets import require_visible
 from .tickets import set_status
 
 #: Longest message text accepted (characters).
@@ -254,7 +255,7 @@ def list_messages(
     limit: int = 100,
 ) -> list[Message]:
     """The ticket's messages with attachments, oldest first, keyset by id."""
-    get_ticket(ticket_id, actor=actor)
+    require_visible(ticket_id, actor=actor)
     return _messages(ticket_id, include_notes=include_notes, after=after, limit=limit)
 
 
@@ -285,7 +286,7 @@ def get_attachment(attachment_id: int, *, actor: Actor) -> tuple[Attachment, byt
         raise NotFound(_("Attachment %(id)s does not exist.", id=attachment_id))
     message = session().get(Message, row.message_id)
     assert message is not None
-    get_ticket(message.ticket_id, actor=actor)
+    require_visible(message.ticket_id, actor=actor)
     try:
         return row, get_state().storage.open(row.storage_key)
     except FileNotFoundError:

@@ -99,8 +99,6 @@ def test_merging_customers_moves_identities_into_documents(corpus, team, new_tic
     assert found(team.admin, "dora@example.net") >= {hers.id}
 
 
-@pytest.mark.xfail(strict=True, reason="customers.merge_customers touches only the merged"
-                   " customer's tickets, not those of the customer merged into")
 def test_merging_customers_indexes_new_identity_on_existing_tickets(corpus, team) -> None:
     dora = customers.create_customer(actor=SYSTEM, name="Dora",
                                      identities=[("email", "dora@example.net")])
