@@ -14,7 +14,6 @@ import os
 import secrets
 import typing as t
 
-import sqlalchemy as sa
 from flask import Flask
 from flask_login import LoginManager
 
@@ -73,9 +72,7 @@ def create_app(
     app.config.update(config or {})
     db.init_app(app)
     login_manager.init_app(app)
-    helpdesk.init_app(app)
-    with app.app_context():
-        _tune_sqlite(db.engine)
+    helpdesk.init_app(app)  # also tunes SQLite for the in-process worker
     from . import auth
     from .commands import example_cli
 
@@ -92,30 +89,3 @@ def _secret_key(instance_path: str) -> str:
             f.write(secrets.token_hex(32))
     with open(path) as f:
         return f.read().strip()
-
-
-def _tune_sqlite(engine: sa.engine.Engine) -> None:
-    """WAL, and write transactions that wait for each other instead of failing.
-
-    The web requests and the in-process worker share one SQLite file. With
-    SQLite's default deferred transactions a reader that later writes can fail
-    at once with "database is locked"; ``BEGIN IMMEDIATE`` makes it wait.
-    """
-    if engine.dialect.name != "sqlite":
-        return
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: t.Any, record: t.Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below decides
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: t.Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    engine.dispose()

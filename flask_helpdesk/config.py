@@ -65,6 +65,10 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_LANGUAGES": ("en", "ru", "pt_BR"),
     #: Spam score (0 to 1) at or above which a new inbound ticket is ``spam``.
     "HELPDESK_SPAM_THRESHOLD": 0.8,
+    #: Make the helpdesk's SQLite engine use WAL, ``BEGIN IMMEDIATE`` and a busy
+    #: timeout, so web requests and the in-process worker never fail with
+    #: "database is locked". No effect on other databases.
+    "HELPDESK_SQLITE_TUNING": True,
     #: Mount the JSON REST API under ``<prefix>/api/v1``.
     "HELPDESK_API_ENABLED": True,
     #: Largest REST API request body, in bytes; larger requests get a 413.
@@ -102,6 +106,7 @@ class HelpdeskConfig:
     default_language: str
     languages: tuple[str, ...]
     spam_threshold: float
+    sqlite_tuning: bool
     api_enabled: bool
     api_max_request_size: int
     values: t.Mapping[str, t.Any]

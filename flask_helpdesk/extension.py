@@ -92,6 +92,11 @@ class Helpdesk:
             _config.apply_defaults(app, defaults)
         config = _config.read_config(app)
         _bind_metadata(config.database_bind_key)
+        if config.sqlite_tuning:
+            from .sqlite import tune_engine
+
+            with app.app_context():
+                tune_engine(self.db.engines[config.database_bind_key])
         state = HelpdeskState(
             app=app,
             extension=self,

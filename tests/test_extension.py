@@ -122,6 +122,7 @@ def test_bind_key_moves_helpdesk_to_its_own_database(tmp_path) -> None:
             create_tables(app)
             customer = customers.create_customer(actor=SYSTEM, name="Bound")
             assert customer.id == 1
+            state.db.session.rollback()  # end the read transaction (BEGIN IMMEDIATE)
             host_tables = set(state.db.inspect(state.db.engines[None]).get_table_names())
             hd_tables = set(state.db.inspect(state.db.engines["helpdesk"]).get_table_names())
             assert "helpdesk_customers" in hd_tables
@@ -166,3 +167,36 @@ def test_agent_loader_maps_host_users_to_agents(tmp_path) -> None:
     assert app.test_client(user=User("host-8")).get("/whoami").text == "-"  # deactivated
     assert app.test_client().get("/whoami").text == "-"
     get_state(app).jobs.stop()
+
+
+def test_sqlite_tuning_lets_concurrent_writers_wait(tmp_path) -> None:
+    import threading
+
+    app = make_app(database_uri=f"sqlite:///{tmp_path / 'busy.db'}")
+    state = get_state(app)
+    errors: list[BaseException] = []
+    with app.app_context():
+        create_tables(app)
+        journal = state.db.session.execute(state.db.text("PRAGMA journal_mode")).scalar()
+        state.db.session.rollback()
+        assert journal == "wal"
+
+    def write(n: int) -> None:
+        try:
+            with app.app_context():
+                for i in range(10):
+                    # read first, then write: fails at once without BEGIN IMMEDIATE
+                    customers.list_customers(limit=1)
+                    customers.create_customer(actor=SYSTEM, name=f"w{n}-{i}")
+        except BaseException as exc:  # pragma: no cover - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with app.app_context():
+        assert len(customers.list_customers(limit=100)) == 40
+    state.jobs.stop()
