@@ -54,6 +54,13 @@ def _s(max_length: int, *, min_length: int = 0, nullable: bool = False) -> Json:
     return schema
 
 
+def _enum(values: t.Iterable[str], *, nullable: bool = False) -> Json:
+    names = list(values)
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*names, None]}
+    return {"type": "string", "enum": names}
+
+
 def _ref(name: str) -> Json:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -94,7 +101,7 @@ def _response_schemas(state: HelpdeskState) -> Json:
     ref = _object({"id": ID, "name": {"type": "string"}})
     agent = _object({
         "id": ID, "name": {"type": "string"}, "email": {"type": ["string", "null"]},
-        "user_id": {"type": ["string", "null"]}, "role": {"enum": list(ROLES)},
+        "user_id": {"type": ["string", "null"]}, "role": _enum(ROLES),
         "language": {"type": ["string", "null"]}, "active": {"type": "boolean"},
         "groups": _array(_ref("Ref")), "created_at": DATETIME,
     })
@@ -124,8 +131,8 @@ def _response_schemas(state: HelpdeskState) -> Json:
         "Ref": ref,
         "Ticket": _object({
             "id": {**ID, "description": "The ticket number."},
-            "subject": {"type": "string"}, "status": {"enum": list(STATUSES)},
-            "priority": {"enum": list(PRIORITIES)}, "channel": {"type": "string"},
+            "subject": {"type": "string"}, "status": _enum(STATUSES),
+            "priority": _enum(PRIORITIES), "channel": {"type": "string"},
             "customer": _ref("Ref"), "group": _nullable(_ref("Ref")),
             "assignee": _nullable(_ref("Ref")), "tags": _array({"type": "string"}),
             "created_at": DATETIME, "updated_at": DATETIME, "status_changed_at": DATETIME,
@@ -141,14 +148,14 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "url": {"type": "string", "description": "Where to download the file."},
         }),
         "Message": _object({
-            "id": ID, "ticket_id": ID, "kind": {"enum": list(MESSAGE_KINDS)},
+            "id": ID, "ticket_id": ID, "kind": _enum(MESSAGE_KINDS),
             "channel": {"type": "string"},
-            "author": _object({"kind": {"enum": ["agent", "customer", "system"]},
+            "author": _object({"kind": _enum(["agent", "customer", "system"]),
                                "id": NULLABLE_ID, "name": {"type": "string"}}),
             "text": {"type": "string"}, "html": {"type": ["string", "null"]},
             "created_at": DATETIME, "attachments": _array(_ref("Attachment")),
             "delivery": _nullable(_object({
-                "state": {"enum": list(DELIVERY_STATES)},
+                "state": _enum(DELIVERY_STATES),
                 "attempts": {"type": "integer", "minimum": 0},
                 "last_error": {"type": ["string", "null"]}, "sent_at": NULLABLE_DATETIME,
             }, description="Delivery of a public reply; null for other kinds.")),
@@ -180,7 +187,7 @@ def _response_schemas(state: HelpdeskState) -> Json:
         "Me": me,
         "View": _object({
             "id": ID, "name": {"type": "string"}, "filters": JSON_OBJECT,
-            "sort": {"enum": list(SORTS)}, "position": {"type": "integer", "minimum": 0},
+            "sort": _enum(SORTS), "position": {"type": "integer", "minimum": 0},
             "shared": {"type": "boolean"}, "owner_id": NULLABLE_ID, "created_at": DATETIME,
         }),
         "ViewList": _list("View"),
@@ -203,8 +210,8 @@ def _request_schemas(state: HelpdeskState) -> Json:
     position = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
     agent: Json = {
         "name": _s(200, min_length=1), "email": _s(320, nullable=True),
-        "role": {"enum": list(ROLES)}, "groups": _array(ID, uniqueItems=True, maxItems=200),
-        "language": {"enum": [*config.languages, None]},
+        "role": _enum(ROLES), "groups": _array(ID, uniqueItems=True, maxItems=200),
+        "language": _enum(config.languages, nullable=True),
     }
     return {
         "AttachmentUpload": _object({
@@ -215,15 +222,15 @@ def _request_schemas(state: HelpdeskState) -> Json:
         }, required=["filename", "data"]),
         "TicketCreate": _object({
             "customer_id": ID, "subject": _s(SUBJECT_MAX, min_length=1), "text": text,
-            "html": html, "channel": {"enum": sorted(state.channels)},
+            "html": html, "channel": _enum(sorted(state.channels)),
             "group_id": NULLABLE_ID, "assignee_id": NULLABLE_ID,
-            "priority": {"enum": list(PRIORITIES)},
-            "status": {"enum": ["open", "pending", "on_hold"]},
+            "priority": _enum(PRIORITIES),
+            "status": _enum(["open", "pending", "on_hold"]),
             "tags": tags, "attachments": attachments,
         }, required=["customer_id", "subject"]),
         "TicketUpdate": _object({
-            "subject": _s(SUBJECT_MAX, min_length=1), "status": {"enum": list(STATUSES)},
-            "priority": {"enum": list(PRIORITIES)}, "group_id": NULLABLE_ID,
+            "subject": _s(SUBJECT_MAX, min_length=1), "status": _enum(STATUSES),
+            "priority": _enum(PRIORITIES), "group_id": NULLABLE_ID,
             "assignee_id": NULLABLE_ID, "add_tags": tags, "remove_tags": tags,
             "custom_fields": {
                 "type": "object", "propertyNames": _s(64, min_length=1),
@@ -232,7 +239,7 @@ def _request_schemas(state: HelpdeskState) -> Json:
             },
         }, required=()),
         "Reply": _object({
-            "text": text, "html": html, "status": {"enum": [*STATUSES, None]},
+            "text": text, "html": html, "status": _enum(STATUSES, nullable=True),
             "seen_event_id": {**NULLABLE_ID, "description":
                               "The newest event the author saw; see Conflicts."},
             "confirm": {"type": "boolean"}, "attachments": attachments,
@@ -263,10 +270,10 @@ def _request_schemas(state: HelpdeskState) -> Json:
                                required=["name"]),
         "AgentUpdate": _object({**agent, "active": {"type": "boolean"}}, required=()),
         "TicketFilter": _object({
-            "status": _array({"enum": list(STATUSES)}),
-            "priority": _array({"enum": list(PRIORITIES)}),
-            "assignee": _array({"anyOf": [ID, {"enum": ["me", "none"]}]}),
-            "group": _array({"anyOf": [ID, {"enum": ["none"]}]}),
+            "status": _array(_enum(STATUSES)),
+            "priority": _array(_enum(PRIORITIES)),
+            "assignee": _array({"anyOf": [ID, _enum(["me", "none"])]}),
+            "group": _array({"anyOf": [ID, _enum(["none"])]}),
             "tags": tags, "channel": _array(_s(30)), "customer": NULLABLE_ID,
             "q": _s(200, nullable=True),
             "created_after": NULLABLE_DATETIME, "created_before": NULLABLE_DATETIME,
@@ -274,11 +281,11 @@ def _request_schemas(state: HelpdeskState) -> Json:
         }, required=(), description="The filters of GET /tickets, as a JSON object."),
         "ViewCreate": _object({
             "name": _s(100, min_length=1), "filters": _ref("TicketFilter"),
-            "sort": {"enum": list(SORTS)}, "position": position,
+            "sort": _enum(SORTS), "position": position,
             "shared": {"type": "boolean", "description": "Shared views: managers only."},
         }, required=["name"]),
         "ViewUpdate": _object({"name": _s(100, min_length=1), "filters": _ref("TicketFilter"),
-                               "sort": {"enum": list(SORTS)}, "position": position},
+                               "sort": _enum(SORTS), "position": position},
                               required=()),
         "TokenCreate": _object({
             "agent_id": {**ID, "description": "Default: yourself (admins: anyone)."},
@@ -297,20 +304,20 @@ def _id_words(*words: str) -> Json:
 def _query_schemas(state: HelpdeskState) -> dict[str, tuple[Json, str]]:
     config = state.config
     return {
-        "status": (_array({"enum": list(STATUSES)}), "Any of these statuses."),
-        "priority": (_array({"enum": list(PRIORITIES)}), "Any of these priorities."),
+        "status": (_array(_enum(STATUSES)), "Any of these statuses."),
+        "priority": (_array(_enum(PRIORITIES)), "Any of these priorities."),
         "assignee": (_array(_id_words("me", "none")),
                      "Agent ids, `me`, `none` (unassigned)."),
         "group": (_array(_id_words("none")), "Group ids, `none` (no group)."),
         "tags": (_array(_s(50, min_length=1)), "Every one of these tags."),
-        "channel": (_array({"enum": sorted(state.channels)}), "Any of these channels."),
+        "channel": (_array(_enum(sorted(state.channels))), "Any of these channels."),
         "customer": (ID, "Tickets of this customer."),
         "q": (_s(200), "Words in the subject, the messages or the customer's contacts."),
         "created_after": (DATETIME, "ISO 8601; inclusive."),
         "created_before": (DATETIME, "ISO 8601; exclusive."),
         "updated_after": (DATETIME, "ISO 8601; inclusive."),
         "updated_before": (DATETIME, "ISO 8601; exclusive."),
-        "sort": ({"enum": list(SORTS)}, "Order; `-` means newest or highest first."),
+        "sort": (_enum(SORTS), "Order; `-` means newest or highest first."),
         "cursor": (_s(1000), "`next_cursor` of the previous page."),
         "limit": ({"type": "integer", "minimum": 1, "maximum": config.max_page_size},
                   f"Page size (default {config.page_size})."),

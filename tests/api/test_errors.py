@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import tickets
+
+from .conftest import PREFIX
+
+
+def _ticket(team: t.Any) -> t.Any:
+    return tickets.create_ticket(actor=team.anna, customer_id=team.customer.id,
+                                 subject="Printer", text="Broken", group_id=team.support.id)
+
+
+def test_unknown_address_and_wrong_method_answer_json(team, api_as) -> None:
+    api = api_as(team.anna)
+    missing = api.get("/no/such/thing")
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    assert api.get("/").status_code == 404
+    assert api.get("/tickets/abc").status_code == 404
+    assert api.get(f"/tickets/{2**31}").status_code == 404  # beyond any id: no overflow
+    wrong = api.open("PUT", "/tickets/1")
+    assert wrong.status_code == 405
+    assert wrong.json["error"]["code"] == "method_not_allowed"
+    assert set(wrong.headers["Allow"].split(", ")) == {"GET", "PATCH"}
+
+
+def test_unknown_ids_are_404(team, api_as) -> None:
+    api = api_as(team.admin)
+    for path in ("/tickets/999", "/customers/999", "/agents/999", "/views/999",
+                 "/attachments/999", "/tickets/999/messages"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"subject": 5}, "subject"),
+    ({"priority": ["high"]}, "priority"),
+    ({"custom_fields": ["a"]}, "custom_fields"),
+    ({"custom_fields": {"a": {"nested": 1}}}, "custom_fields.a"),
+    ({"add_tags": "vip"}, "add_tags"),
+    ({"group_id": "2"}, "group_id"),
+    ({"group_id": True}, "group_id"),
+    ({"colour": "red"}, "colour"),
+])
+def test_wrong_types_and_unknown_fields_are_400(team, api_as, body, field) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.anna).patch(f"/tickets/{ticket.id}", json=body)
+    assert response.status_code == 400, response.json
+    assert response.json["error"] == {"code": "invalid_request", "field": field,
+                                      "message": response.json["error"]["message"]}
+    assert tickets.list_events(ticket.id, actor=SYSTEM)[-1].type == "message.received"
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2", b'{"a": NaN}', b"\xff\xfe", b"[" * 100_000])
+def test_malformed_json_is_400(team, api_as, raw) -> None:
+    response = api_as(team.anna).post("/tickets", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+
+
+def test_body_that_is_not_an_object_is_400(team, api_as) -> None:
+    response = api_as(team.anna).post("/tickets", json=[1, 2])
+    assert response.status_code == 400
+    assert response.json["error"]["field"] == "body"
+
+
+def test_nul_characters_are_refused(team, api_as) -> None:
+    ticket = _ticket(team)
+    api = api_as(team.anna)
+    body = api.patch(f"/tickets/{ticket.id}", json={"custom_fields": {"k": "a\x00b"}})
+    assert body.status_code == 400
+    assert api.get("/tickets", query_string={"tags": "a\x00"}).status_code == 400
+
+
+def test_too_long_and_out_of_range_values_are_422(team, api_as) -> None:
+    ticket = _ticket(team)
+    api = api_as(team.anna)
+    long = api.patch(f"/tickets/{ticket.id}", json={"subject": "x" * 251})
+    assert long.status_code == 422
+    assert long.json["error"]["code"] == "validation_error"
+    assert long.json["error"]["field"] == "subject"
+    assert api.get("/tickets", query_string={"limit": 1000}).status_code == 422
+    assert api.get("/tickets", query_string={"sort": "sideways"}).status_code == 422
+    assert api.get("/tickets", query_string={"limit": "ten"}).status_code == 400
+    assert api.get("/tickets", query_string={"created_after": "yesterday"}).status_code == 422
+    assert api.get("/tickets", query_string={"cursor": "garbage"}).status_code == 422
+    assert tickets.get_ticket(ticket.id, actor=SYSTEM).subject == "Printer"
+
+
+def test_service_refusals_keep_their_status(team, api_as) -> None:
+    ticket = _ticket(team)
+    api = api_as(team.anna)
+    api.patch(f"/tickets/{ticket.id}", json={"status": "closed"})
+    closed = api.patch(f"/tickets/{ticket.id}", json={"status": "open"})
+    assert closed.status_code == 422 and closed.json["error"]["field"] == "status"
+    other = api_as(team.admin).post("/groups", json={"name": "Support"})
+    assert other.status_code == 409 and other.json["error"]["code"] == "conflict"
+
+
+def test_huge_body_is_413_json(app_factory) -> None:
+    app = app_factory(config={"HELPDESK_API_MAX_REQUEST_SIZE": 1000})
+    with app.app_context():
+        client = app.test_client()
+        response = client.post(f"{PREFIX}/tickets", json={"subject": "x" * 2000})
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_too_large"
+
+
+def test_body_of_another_media_type_is_415(team, api_as) -> None:
+    response = api_as(team.anna).post("/tickets", data="subject=hi",
+                                      content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json["error"]["code"] == "unsupported_media_type"
