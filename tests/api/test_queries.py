@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import typing as t
 
-import pytest
 import sqlalchemy as sa
 
 from flask_helpdesk.extension import get_state
@@ -44,19 +43,20 @@ def _fill(team: t.Any) -> int:
     return first
 
 
-@pytest.mark.parametrize("path", ["/tickets", "/tickets/{id}/messages", "/customers",
-                                  "/customers/{customer}/tickets", "/tags", "/agents"])
-def test_statements_do_not_grow_with_page_size(team, api_as, app, path) -> None:
+PATHS = ("/tickets", "/tickets/{id}/messages", "/tickets/{id}/events", "/customers",
+         "/customers/{customer}/tickets", "/tags")
+
+
+def test_statements_do_not_grow_with_page_size(team, api_as, app) -> None:
     ticket_id = _fill(team)
     api = api_as(team.manager)
-    url = path.format(id=ticket_id, customer=team.customer.id)
-    counts = []
-    for size in (5, 25):
-        api.get(url, query_string={"limit": size})  # warm up whatever is cached per app
-        with count_statements(app) as seen:
-            response = api.get(url, query_string={"limit": size})
-        assert response.status_code == 200, response.json
-        if path != "/agents":
+    for path in PATHS:
+        url = path.format(id=ticket_id, customer=team.customer.id)
+        counts = []
+        for size in (5, 25):
+            with count_statements(app) as seen:
+                response = api.get(url, query_string={"limit": size})
+            assert response.status_code == 200, response.json
             assert len(response.json["items"]) == size
-        counts.append(len(seen))
-    assert counts[0] == counts[1], counts
+            counts.append(len(seen))
+        assert counts[0] == counts[1], (path, counts)
