@@ -257,9 +257,12 @@ def _decode(cursor: str, sort: str, n: int) -> list[t.Any]:
         if not isinstance(values, list) or len(values) != n:
             raise ValueError
         kinds = [attr for attr, _desc in SORTS[sort]] + ["id"]
-        return [dt.datetime.fromisoformat(x) if k.endswith("_at") else int(x)
-                for k, x in zip(kinds, values, strict=True)]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        decoded = [dt.datetime.fromisoformat(x) if k.endswith("_at") else int(x)
+                   for k, x in zip(kinds, values, strict=True)]
+        if any(isinstance(x, int) and not -2**31 <= x < 2**31 for x in decoded):
+            raise ValueError  # beyond any column: the database would raise
+        return decoded
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationError(_("The page cursor is invalid; start from the first page."),
                               field="cursor") from None
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import typing as t
 
 import pytest
@@ -116,3 +117,13 @@ def test_body_of_another_media_type_is_415(team, api_as) -> None:
                                       content_type="text/plain")
     assert response.status_code == 415
     assert response.json["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("raw", ['["2024-01-01T00:00:00", 1e400]',
+                                 '["2024-01-01T00:00:00", 99999999999999999999]',
+                                 '["2024-01-01T00:00:00"]', '{"a": 1}'])
+def test_forged_cursors_are_422_not_500(team, api_as, raw) -> None:
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    response = api_as(team.anna).get("/tickets", query_string={"cursor": cursor})
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "cursor"
