@@ -173,7 +173,9 @@ def _check_unique(agent: Agent) -> None:
 def _email(value: str | None) -> str | None:
     if value is None:
         return None
-    value = v.text(value, "email", max_length=320).lower()
+    if isinstance(value, str):
+        value = value.lower()  # before the length check: lower() may lengthen text
+    value = v.text(value, "email", max_length=320)
     if "@" not in value.strip("@"):
         raise ValidationError(_("%(value)s is not an email address.", value=value),
                               field="email")

@@ -38,6 +38,8 @@ def normalize_identity(kind: str, value: str) -> str:
     if not isinstance(kind, str) or not _KIND.fullmatch(kind):
         raise ValidationError(_("%(kind)s is not a valid identity kind.", kind=kind),
                               field="kind")
+    if kind in ("email", "telegram", "vk") and isinstance(value, str):
+        value = value.lower()  # before the length check: lower() may lengthen text
     value = v.text(value, "value", max_length=320)
     if kind == "email":
         if not _EMAIL.fullmatch(value):

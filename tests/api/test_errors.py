@@ -127,3 +127,14 @@ def test_forged_cursors_are_422_not_500(team, api_as, raw) -> None:
     response = api_as(team.anna).get("/tickets", query_string={"cursor": cursor})
     assert response.status_code == 422
     assert response.json["error"]["field"] == "cursor"
+
+
+def test_text_that_lower_casing_lengthens_is_422_not_500(team, api_as) -> None:
+    # "İ".lower() is two characters: a 320-character address becomes 620.
+    address = "İ" * 150 + "@" + "İ" * 150
+    api = api_as(team.admin)
+    identity = api.post(f"/customers/{team.customer.id}/identities",
+                        json={"kind": "email", "value": address})
+    assert identity.status_code == 422
+    agent = api.post("/agents", json={"name": "Ida", "email": address})
+    assert agent.status_code == 422
