@@ -79,7 +79,7 @@ HTTP_CODES: dict[int, str] = {
 
 
 def _http_message(status: int) -> str:
-    messages = {
+    messages: dict[int, str] = {
         400: _("The request is malformed."),
         401: _("Authentication is required."),
         403: _("You may not do this."),
@@ -89,7 +89,7 @@ def _http_message(status: int) -> str:
         415: _("Send the body as application/json or multipart/form-data."),
         500: _("The helpdesk failed to answer; the error was logged."),
     }
-    return messages.get(status, "")
+    return str(messages.get(status, ""))
 
 
 def json_error(status: int, code: str, message: str, **extra: t.Any) -> tuple[Response, int]:
