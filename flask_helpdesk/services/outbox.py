@@ -60,20 +60,21 @@ def _claim(message_id: int, now: dt.datetime, lease: int) -> int | None:
     workers, only one changes the row. :return: The attempt number now
     claimed, or ``None`` when the row is not due or someone else has it.
     """
-    s = session()
     due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
-    result = s.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.delivery_state.in_(("queued", "sending")), due)
-        .values(delivery_state="sending", attempts=Message.attempts + 1,
-                next_attempt_at=now + dt.timedelta(seconds=lease))
-        .execution_options(synchronize_session=False)
-    )
-    attempt = None
-    if result.rowcount:  # type: ignore[attr-defined]
-        attempt = s.scalar(select(Message.attempts).where(Message.id == message_id))
-    s.commit()
-    return attempt
+    # A write transaction of the services (BEGIN IMMEDIATE on SQLite): a bare
+    # UPDATE would start as a read and could fail when another worker commits.
+    with transaction() as s:
+        result = s.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.delivery_state.in_(("queued", "sending")),
+                   due)
+            .values(delivery_state="sending", attempts=Message.attempts + 1,
+                    next_attempt_at=now + dt.timedelta(seconds=lease))
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        return s.scalar(select(Message.attempts).where(Message.id == message_id))
 
 
 def deliver(message_id: int) -> str | None:
