@@ -65,9 +65,9 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_LANGUAGES": ("en", "ru", "pt_BR"),
     #: Spam score (0 to 1) at or above which a new inbound ticket is ``spam``.
     "HELPDESK_SPAM_THRESHOLD": 0.8,
-    #: Make the helpdesk's SQLite engine use WAL, ``BEGIN IMMEDIATE`` and a busy
-    #: timeout, so web requests and the in-process worker never fail with
-    #: "database is locked". No effect on other databases.
+    #: Turn on WAL and a busy timeout on the helpdesk's SQLite engine and start
+    #: service writes with ``BEGIN IMMEDIATE``, so web requests and the
+    #: in-process worker never fail with "database is locked".
     "HELPDESK_SQLITE_TUNING": True,
     #: Mount the JSON REST API under ``<prefix>/api/v1``.
     "HELPDESK_API_ENABLED": True,

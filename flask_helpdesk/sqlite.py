@@ -2,12 +2,14 @@
 share one database file.
 
 With SQLite's default deferred transactions, a transaction that reads and then
-writes fails at once with "database is locked" when another connection is
-writing, and no busy timeout helps it. :func:`tune_engine` makes every
-transaction ``BEGIN IMMEDIATE`` (writers queue behind each other, up to the
-busy timeout), turns on WAL (readers never wait for the writer) and foreign
-keys. ``init_app`` applies it to the helpdesk's engine when it is SQLite,
-unless :data:`HELPDESK_SQLITE_TUNING` is false.
+writes fails at once with "database is locked" when another connection wrote
+in between, and no busy timeout helps it. :func:`tune_engine` turns on WAL
+(readers never wait for the writer) and a busy timeout, and
+:func:`write_transaction` makes the services' write transactions
+(:func:`flask_helpdesk.services.transaction`) start with ``BEGIN IMMEDIATE``,
+so writers queue behind each other instead of failing. Plain reads keep
+pysqlite's usual behaviour. ``init_app`` applies it to the helpdesk's engine
+when it is SQLite, unless :data:`HELPDESK_SQLITE_TUNING` is false.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
+from sqlalchemy.orm import scoped_session
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _TUNED = "helpdesk_sqlite_tuned"
 
 
 def tune_engine(engine: sa.engine.Engine, *, busy_timeout_ms: int = 30_000) -> bool:
-    """Apply the settings to a SQLite engine (idempotent); False for other databases."""
+    """Turn on WAL and a busy timeout on a SQLite engine (idempotent).
+
+    :return: False for other databases (nothing changed).
+    """
     if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
         return False
     if getattr(engine, _TUNED, False):
@@ -28,19 +37,31 @@ def tune_engine(engine: sa.engine.Engine, *, busy_timeout_ms: int = 30_000) -> b
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: t.Any, record: t.Any) -> None:
-        dbapi_connection.isolation_level = None  # the "begin" listener below decides
         cursor = dbapi_connection.cursor()
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: t.Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
     setattr(engine, _TUNED, True)
-    engine.dispose()  # connections made before the listeners get them on reconnect
+    engine.dispose()  # connections made before the listener get it on reconnect
     return True
+
+
+def begin_immediate(session: Session | scoped_session[Session], engine: sa.engine.Engine) -> None:
+    """Start the session's transaction on ``engine`` with ``BEGIN IMMEDIATE``.
+
+    Called by the unit of work before a service writes. An open transaction
+    of the session is committed first (it holds no write yet, or the service
+    would commit it anyway), so the write never upgrades a stale read
+    snapshot. No-op unless ``engine`` was tuned by :func:`tune_engine`.
+    """
+    if not getattr(engine, _TUNED, False):
+        return
+    current = session() if isinstance(session, scoped_session) else session
+    if current.in_transaction():
+        current.commit()
+    conn = current.connection(bind_arguments={"bind": engine})
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

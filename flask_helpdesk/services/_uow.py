@@ -14,6 +14,7 @@ from ..models import Customer
 from ..models import Ticket
 from ..models import TicketEvent
 from ..models import utcnow
+from ..sqlite import begin_immediate
 from .search import flush_index
 
 if t.TYPE_CHECKING:
@@ -56,8 +57,11 @@ def transaction() -> t.Iterator[Session]:
     """
     s = session()
     depth = s.info.get(_DEPTH, 0)
-    s.info[_DEPTH] = depth + 1
     events: list[Event] = []
+    if depth == 0:
+        state = get_state()
+        begin_immediate(s, state.db.engines[state.config.database_bind_key])
+    s.info[_DEPTH] = depth + 1
     try:
         yield s
         if depth == 0:
