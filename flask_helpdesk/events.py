@@ -40,7 +40,7 @@ EVENT_TYPES: dict[str, str] = {
     "message.replied": "message_id, channel, delivery (a public reply)",
     "note.added": "message_id (an internal note; the text is never in the event)",
     "message.delivered": "message_id, external_id",
-    "message.delivery_failed": "message_id, error, attempts, final",
+    "message.delivery_failed": "message_id, error, attempts, final, next_attempt_at",
     "customer.merged": "from_customer_id, into_customer_id",
 }
 

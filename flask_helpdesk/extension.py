@@ -91,6 +91,7 @@ class Helpdesk:
         for defaults in pm.hook.helpdesk_config_defaults():
             _config.apply_defaults(app, defaults)
         config = _config.read_config(app)
+        _check_bind_key(app, self.db, config.database_bind_key)
         _bind_metadata(config.database_bind_key)
         if config.sqlite_tuning:
             from .sqlite import tune_engine
@@ -134,6 +135,15 @@ class Helpdesk:
         """
         self._agent_loader = fn
         return fn
+
+
+def _check_bind_key(app: Flask, db: SQLAlchemy, bind_key: str | None) -> None:
+    with app.app_context():
+        if bind_key not in db.engines:
+            raise RuntimeError(
+                f"HELPDESK_DATABASE_BIND_KEY={bind_key!r} names no database: add it to"
+                " SQLALCHEMY_BINDS, or leave the key unset to use the default database."
+            )
 
 
 def _bind_metadata(bind_key: str | None) -> None:

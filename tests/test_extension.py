@@ -200,3 +200,9 @@ def test_sqlite_tuning_lets_concurrent_writers_wait(tmp_path) -> None:
     with app.app_context():
         assert len(customers.list_customers(limit=100)) == 40
     state.jobs.stop()
+
+
+def test_unknown_bind_key_names_sqlalchemy_binds(tmp_path) -> None:
+    with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
+        make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",
+                 config={"HELPDESK_DATABASE_BIND_KEY": "nowhere"})

@@ -115,3 +115,35 @@ def test_merge_moves_messages_and_closes_source(team) -> None:
     assert len(messages.list_messages(into.id, actor=team.anna)) == 2
     source = tickets.get_ticket(b.id, actor=team.anna)
     assert source.status == "closed" and source.merged_into_id == a.id
+
+
+def test_concurrent_new_tags_do_not_collide(team) -> None:
+    import threading
+
+    from flask_helpdesk import get_state
+    from flask_helpdesk.services import agents
+
+    ids = [_ticket(team).id for _ in range(6)]
+    app, manager_id = get_state().app, team.manager.id
+    start = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def tag(ticket_id: int) -> None:
+        try:
+            with app.app_context():
+                manager = agents.get_agent(manager_id)
+                start.wait()
+                tickets.update_ticket(ticket_id, actor=manager,
+                                      changes=TicketChanges(add_tags=["outage", "new-tag"]))
+        except BaseException as exc:  # pragma: no cover - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tag, args=(i,)) for i in ids]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    for ticket_id in ids:
+        names = [t.name for t in tickets.get_ticket(ticket_id, actor=team.manager).tags]
+        assert names == ["new-tag", "outage"]

@@ -281,11 +281,28 @@ def _tags(names: t.Iterable[str]) -> list[Tag]:
         return []
     s = session()
     existing = {tag.name: tag for tag in s.scalars(select(Tag).where(Tag.name.in_(wanted)))}
-    for name in wanted:
-        if name not in existing:
-            existing[name] = Tag(name=name)
-            s.add(existing[name])
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        # Two transactions may create the same new tag at once: insert what is
+        # missing, ignoring names another transaction inserted first.
+        s.execute(_insert_ignore(s, Tag).values([{"name": name} for name in missing]))
+        existing.update({tag.name: tag for tag in s.scalars(
+            select(Tag).where(Tag.name.in_(missing)))})
     return [existing[n] for n in wanted]
+
+
+def _insert_ignore(s: t.Any, model: type[Tag]) -> t.Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    dialect = s.get_bind(mapper=model.__mapper__).dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - other databases: a plain insert
+        from sqlalchemy import insert as plain
+
+        return plain(model)
+    return insert(model).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _change_tags(
