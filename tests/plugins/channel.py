@@ -1,7 +1,10 @@
-"""A tiny channel plugin used by tests: it declares the ``test`` channel and
-records what it is asked to deliver."""
+"""The ``test`` channel plugin used by tests: it records what it is asked to
+deliver, or raises the delivery errors queued in ``failures``."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 from flask_helpdesk import DeliveryError
 from flask_helpdesk import DeliveryReceipt
@@ -10,10 +13,20 @@ from flask_helpdesk import hookimpl
 
 
 class RecordingChannel:
-    def __init__(self, fail_times: int = 0, permanent: bool = False) -> None:
+    """Delivers ``test`` messages by recording them.
+
+    :ivar sent: Delivered messages, in order.
+    :ivar calls: ``(monotonic time, attempt)`` of every delivery call.
+    :ivar failures: Errors raised by the next calls, one each.
+    :ivar always_fail: An error raised by every call while set.
+    """
+
+    def __init__(self) -> None:
         self.sent: list[OutboundMessage] = []
-        self.fail_times = fail_times
-        self.permanent = permanent
+        self.calls: list[tuple[float, int]] = []
+        self.failures: list[BaseException] = []
+        self.always_fail: DeliveryError | None = None
+        self._lock = threading.Lock()
 
     @hookimpl
     def helpdesk_register_channels(self) -> list[dict[str, str]]:
@@ -23,9 +36,12 @@ class RecordingChannel:
     def helpdesk_deliver_message(self, message: OutboundMessage) -> DeliveryReceipt | None:
         if message.channel != "test":
             return None
-        if self.fail_times:
-            self.fail_times -= 1
-            raise DeliveryError("mailbox full", permanent=self.permanent)
-        self.sent.append(message)
+        with self._lock:
+            self.calls.append((time.monotonic(), message.attempt))
+            if self.always_fail is not None:
+                raise self.always_fail
+            if self.failures:
+                raise self.failures.pop(0)
+            self.sent.append(message)
         return DeliveryReceipt(external_id=f"<out-{message.id}@test>",
                                thread_keys=(f"out-{message.id}",))

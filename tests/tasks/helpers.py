@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import typing as t
 
@@ -10,12 +9,9 @@ import dramatiq
 import pytest
 from flask import Flask
 
-from flask_helpdesk import DeliveryError
-from flask_helpdesk import DeliveryReceipt
-from flask_helpdesk import OutboundMessage
-from flask_helpdesk import hookimpl
 from flask_helpdesk.extension import get_state
 from flask_helpdesk.tasks import QUEUE
+from tests.plugins.channel import RecordingChannel
 
 #: Broker kinds for ``@pytest.mark.parametrize("broker_url", BROKERS, indirect=True)``.
 BROKERS = [
@@ -25,32 +21,8 @@ BROKERS = [
 ]
 
 
-class ChannelPlugin:
-    """The ``test`` channel: records deliveries, or raises the errors queued in ``failures``."""
-
-    def __init__(self) -> None:
-        self.sent: list[OutboundMessage] = []
-        self.calls: list[tuple[float, int]] = []  # (monotonic time, attempt)
-        self.failures: list[BaseException] = []
-        self.always_fail: DeliveryError | None = None
-        self._lock = threading.Lock()
-
-    @hookimpl
-    def helpdesk_register_channels(self) -> list[dict[str, str]]:
-        return [{"name": "test", "label": "Test"}]
-
-    @hookimpl
-    def helpdesk_deliver_message(self, message: OutboundMessage) -> DeliveryReceipt | None:
-        if message.channel != "test":
-            return None
-        with self._lock:
-            self.calls.append((time.monotonic(), message.attempt))
-            if self.always_fail is not None:
-                raise self.always_fail
-            if self.failures:
-                raise self.failures.pop(0)
-            self.sent.append(message)
-        return DeliveryReceipt(external_id=f"<out-{message.id}@test>")
+#: The ``test`` channel of every job test.
+ChannelPlugin = RecordingChannel
 
 
 #: Fast retries: 0.05 s, 0.1 s, 0.2 s...
