@@ -409,6 +409,7 @@ def _create_views(admin: Agent) -> None:
 
 
 def _final_status(rng: random.Random, age_days: float) -> str:
+    table: tuple[tuple[str, int], ...]
     if age_days > 14:
         table = (("closed", 70), ("resolved", 28), ("on_hold", 2))
     elif age_days > 3:

@@ -25,7 +25,7 @@ from .extension import get_state
 from .plugins import hookimpl
 
 
-class User(UserMixin):
+class User(UserMixin):  # type: ignore[misc]
     """A host user for tests: just an id."""
 
     def __init__(self, user_id: str) -> None:

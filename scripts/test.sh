@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite: the project, every contrib plugin and the example
-# site, after ruff. Extra arguments go to pytest (e.g. ./scripts/test.sh -x -k reply).
+# site, after ruff and mypy. Extra arguments go to pytest (e.g. ./scripts/test.sh -x -k reply).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +21,5 @@ done
 ./scripts/services.sh || echo "test.sh: some services are not running (see above)" >&2
 
 "$PY" -m ruff check .
+"$PY" -m mypy  # strict, on flask_helpdesk (pyproject.toml)
 exec "$PY" -m pytest "$@"

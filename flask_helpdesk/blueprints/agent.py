@@ -110,7 +110,7 @@ def _agent_or_none() -> Agent | None:
 def _priority_label(name: str) -> str:
     labels = {"low": _("low"), "normal": _("normal"), "high": _("high"),
               "urgent": _("urgent")}
-    return labels.get(name, name)
+    return str(labels.get(name, name))
 
 
 # ------------------------------------------------------------------ the list
@@ -164,7 +164,7 @@ def _filters_from_args() -> TicketFilter:
 def _next_url(cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    args = request.args.to_dict(flat=False)
+    args: dict[str, t.Any] = request.args.to_dict(flat=False)
     args["cursor"] = [cursor]
     return url_for(".tickets", **args)
 
@@ -173,7 +173,7 @@ def _next_url(cursor: str | None) -> str | None:
 
 
 @bp.get("/tickets/<int:ticket_id>")
-def ticket(ticket_id: int) -> str:
+def ticket(ticket_id: int) -> t.Any:
     return _render_ticket(ticket_id)
 
 

@@ -36,7 +36,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     version_table=VERSION_TABLE,
-    include_name=include_name,
+    include_name=include_name,  # type: ignore[arg-type]
     # SQLite cannot ALTER most things: later revisions use batch operations.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,

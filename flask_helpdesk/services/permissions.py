@@ -57,4 +57,4 @@ def require_role(actor: Actor, role: str) -> None:
 
 def _role_label(role: str) -> str:
     labels = {"agent": _("agent"), "manager": _("manager"), "admin": _("administrator")}
-    return labels[role]
+    return str(labels[role])

@@ -247,7 +247,7 @@ def _postgresql_ids(words: list[str]) -> Select[tuple[int]]:
     tsvector_sql(languages)  # validates the names used below
     clauses = []
     for word in words:
-        tsquery = None
+        tsquery: t.Any = None
         for name in languages:
             one = func.plainto_tsquery(literal_column(f"'{name}'::regconfig"), word)
             tsquery = one if tsquery is None else tsquery.op("||")(one)
@@ -255,7 +255,7 @@ def _postgresql_ids(words: list[str]) -> Select[tuple[int]]:
         # see them: its estimates for them are unreliable (a word found once
         # was estimated at 12 % of the rows, turning an index lookup into a
         # scan), and its defaults (0.5 %) make it use both GIN indexes.
-        clause = _docs.c.tsv.op("@@")(select(tsquery).scalar_subquery())
+        clause: ColumnElement[bool] = _docs.c.tsv.op("@@")(select(tsquery).scalar_subquery())
         if len(word) >= PARTIAL_MIN:
             pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
             hidden = select(literal(pattern, Text)).scalar_subquery()

@@ -38,6 +38,9 @@ from ._uow import transaction
 from .permissions import can_see_ticket
 from .search import touch
 
+if t.TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
 #: Longest tag name; tags are lower-case words of letters, digits, ``-``, ``_``.
 TAG_MAX = 50
 
@@ -218,7 +221,7 @@ def status_label(status: str) -> str:
         "open": _("open"), "pending": _("pending"), "on_hold": _("on hold"),
         "resolved": _("resolved"), "closed": _("closed"), "spam": _("spam"),
     }
-    return labels.get(status, status)
+    return str(labels.get(status, status))
 
 
 def _channel(channel: str) -> str:
@@ -293,16 +296,17 @@ def _tags(names: t.Iterable[str]) -> list[Tag]:
 
 def _insert_ignore(s: t.Any, model: type[Tag]) -> t.Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import sqlite
+
     dialect = s.get_bind(mapper=model.__mapper__).dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - other databases: a plain insert
-        from sqlalchemy import insert as plain
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=["name"])
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=["name"])
+    from sqlalchemy import insert  # pragma: no cover - other databases
 
-        return plain(model)
-    return insert(model).on_conflict_do_nothing(index_elements=["name"])
+    return insert(model)
 
 
 def _change_tags(
@@ -378,8 +382,9 @@ def merge_tickets(source_id: int, into_id: int, *, actor: Actor) -> Ticket:
                                     id=into.id))
         if source.customer_id != into.customer_id:
             raise ValidationError(_("Only tickets of the same customer can be merged."))
-        moved = s.execute(update(Message).where(Message.ticket_id == source.id)
-                          .values(ticket_id=into.id)).rowcount
+        moved = t.cast("CursorResult[t.Any]", s.execute(
+            update(Message).where(Message.ticket_id == source.id).values(ticket_id=into.id)
+        )).rowcount
         _change_tags(into, actor, [tag.name for tag in source.tags], ())
         source.merged_into_id = into.id
         if source.status != "closed":

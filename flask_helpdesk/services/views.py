@@ -299,7 +299,7 @@ def list_tickets(
                                 max=config.max_page_size), field="limit")
     f = filters or TicketFilter()
     cols = _sort_columns(sort)
-    query: Select[tuple[Ticket]] = select(Ticket).where(*conditions(actor, f, page=True))
+    query: Select[Ticket] = select(Ticket).where(*conditions(actor, f, page=True))
     if cursor:
         query = query.where(_after(cols, _decode(cursor, sort, len(cols))))
     query = query.order_by(*[c.desc() if d else c.asc() for c, d in cols]).limit(limit + 1)
