@@ -72,7 +72,6 @@ class Ticket(Base):
 
     __tablename__ = "helpdesk_tickets"
     __table_args__ = (
-        Index("ix_helpdesk_tickets_status_group_prio", "status", "group_id", "priority", "id"),
         Index("ix_helpdesk_tickets_group_status_updated", "group_id", "status", "updated_at"),
         Index("ix_helpdesk_tickets_assignee_status", "assignee_id", "status", "priority"),
         Index("ix_helpdesk_tickets_customer", "customer_id", "id"),
@@ -119,5 +118,9 @@ class Ticket(Base):
 # sort in both directions, so a list of every visible ticket stops after a page.
 Index("ix_helpdesk_tickets_priority_created", Ticket.priority.desc(), Ticket.created_at,
       Ticket.id)
+# The inbox of one group ("open tickets of Support by priority, then oldest"):
+# the equality filters first, then the sort, so a page is an index range.
+Index("ix_helpdesk_tickets_status_group_prio", Ticket.status, Ticket.group_id,
+      Ticket.priority.desc(), Ticket.created_at, Ticket.id)
 Index("ix_helpdesk_tickets_last_customer",
       func.coalesce(Ticket.last_customer_message_at, Ticket.created_at), Ticket.id)

@@ -220,7 +220,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_helpdesk_tickets_status_group_prio",
         "helpdesk_tickets",
-        ["status", "group_id", "priority", "id"],
+        ["status", "group_id", sa.literal_column("priority DESC"), "created_at", "id"],
         unique=False,
     )
     op.create_index(
