@@ -73,6 +73,9 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_API_ENABLED": True,
     #: Largest REST API request body, in bytes; larger requests get a 413.
     "HELPDESK_API_MAX_REQUEST_SIZE": 64 * 1024 * 1024,
+    #: Key that encrypts channel account secrets (mailbox passwords, tokens)
+    #: at rest; any string, or ``None`` to use the app's ``SECRET_KEY``.
+    "HELPDESK_SECRET_KEY": None,
 }
 
 
@@ -109,6 +112,7 @@ class HelpdeskConfig:
     sqlite_tuning: bool
     api_enabled: bool
     api_max_request_size: int
+    secret_key: str | None
     values: t.Mapping[str, t.Any]
 
     def __getitem__(self, key: str) -> t.Any:
@@ -148,5 +152,7 @@ def read_config(app: Flask) -> HelpdeskConfig:
                 "api_max_request_size"):
         if not isinstance(kwargs[key], int) or kwargs[key] < 1:
             raise RuntimeError(f"HELPDESK_{key.upper()} must be a positive integer.")
+    if kwargs["secret_key"] is None and app.config.get("SECRET_KEY"):
+        kwargs["secret_key"] = str(app.config["SECRET_KEY"])
     kwargs["url_prefix"] = "/" + kwargs["url_prefix"].strip("/")
     return HelpdeskConfig(**kwargs, values=MappingProxyType(dict(values)))

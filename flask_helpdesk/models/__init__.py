@@ -19,6 +19,9 @@ from .agent import Agent
 from .agent import ApiToken
 from .agent import Group
 from .agent import agent_groups
+from .channel import ChannelAccount
+from .channel import ChannelCursor
+from .channel import QuarantinedMessage
 from .customer import ContactIdentity
 from .customer import Customer
 from .event import TicketEvent
@@ -36,10 +39,13 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "ChannelAccount",
+    "ChannelCursor",
     "ContactIdentity",
     "Customer",
     "Group",
     "Message",
+    "QuarantinedMessage",
     "SavedView",
     "SearchDocument",
     "Tag",

@@ -11,11 +11,13 @@ show a user.
 from __future__ import annotations
 
 from . import agents
+from . import channels
 from . import customers
 from . import inbound
 from . import messages
 from . import outbox
 from . import permissions
+from . import quarantine
 from . import search
 from . import tickets
 from . import views
@@ -40,12 +42,14 @@ __all__ = [
     "TicketChanges",
     "TicketFilter",
     "agents",
+    "channels",
     "customers",
     "inbound",
     "ingest",
     "messages",
     "outbox",
     "permissions",
+    "quarantine",
     "search",
     "tickets",
     "transaction",

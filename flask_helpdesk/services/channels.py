@@ -1,0 +1,298 @@
+"""Channel accounts: the mailboxes, bots and pages that channels read and send through.
+
+An account belongs to one channel (``email``, ``telegram``...) and has a name
+unique within it, the group its new tickets are routed to, plain settings,
+secret settings (encrypted at rest with :data:`HELPDESK_SECRET_KEY`), an
+enabled flag and health figures that fetchers update.
+
+Fetchers keep their position per account and folder in a cursor
+(:func:`get_cursor`, :func:`set_cursor`). Set the cursor inside the same
+:func:`~flask_helpdesk.services.transaction` as the ingest of the messages it
+moves past, so the two commit together::
+
+    with services.transaction():
+        services.ingest(message)
+        channels.set_cursor(account.id, "INBOX", {"uidvalidity": 7, "last_uid": 42})
+
+Only one fetcher works on an account at a time: it takes a lease with
+:func:`claim_account` and gives it back with :func:`release_account`. The
+lease expires by itself, so a crashed fetcher blocks nobody for long.
+
+Creating, changing and listing accounts is for admins (and system actors).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import typing as t
+
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+
+from ..errors import Conflict
+from ..errors import NotFound
+from ..errors import ValidationError
+from ..extension import get_state
+from ..i18n import _
+from ..models import ChannelAccount
+from ..models import ChannelCursor
+from ..models import utcnow
+from . import _validate as v
+from ._uow import Actor
+from ._uow import session
+from ._uow import transaction
+from .agents import get_group
+from .permissions import require_role
+
+#: Longest error text kept on an account.
+ERROR_MAX = 2000
+
+
+# ------------------------------------------------------------------- accounts
+
+
+def create_account(
+    *, actor: Actor, channel: str, name: str, group_id: int | None = None,
+    settings: t.Mapping[str, t.Any] | None = None,
+    secrets: t.Mapping[str, t.Any] | None = None, enabled: bool = True,
+) -> ChannelAccount:
+    """Add an account to a channel. Only admins may.
+
+    :param channel: A channel a plugin declared (``email``...).
+    :param name: Unique within the channel; it is the ``account`` of the
+        channel's inbound messages.
+    :param group_id: Group new tickets of this account go to.
+    :param settings: Plain JSON settings (host, port, folder...).
+    :param secrets: JSON settings stored encrypted (passwords, tokens).
+    :raises ValidationError: Unknown channel, bad name or settings, or secrets
+        without a configured key.
+    :raises Conflict: The channel has an account of that name already.
+    """
+    require_role(actor, "admin")
+    channel = _channel(channel)
+    name = v.text(name, "name", max_length=100)
+    with transaction() as s:
+        _check_unique(channel, name, None)
+        account = ChannelAccount(
+            channel=channel, name=name, group_id=_group(group_id),
+            settings=_json(settings or {}, "settings"), secrets=_encrypt(secrets or {}),
+            enabled=bool(enabled), last_error="", backlog=0, lease_owner="",
+        )
+        s.add(account)
+    return account
+
+
+def update_account(
+    account_id: int, *, actor: Actor, name: str = v.UNSET, group_id: int | None = v.UNSET,
+    settings: t.Mapping[str, t.Any] = v.UNSET, secrets: t.Mapping[str, t.Any] = v.UNSET,
+    enabled: bool = v.UNSET,
+) -> ChannelAccount:
+    """Change an account; arguments not given stay as they are. Only admins may.
+
+    ``settings`` and ``secrets`` replace the stored objects as a whole.
+
+    :raises NotFound: No such account.
+    :raises Conflict: The new name is taken in the channel.
+    """
+    require_role(actor, "admin")
+    with transaction():
+        account = _get(account_id)
+        if name is not v.UNSET:
+            name = v.text(name, "name", max_length=100)
+            _check_unique(account.channel, name, account.id)
+            account.name = name
+        if group_id is not v.UNSET:
+            account.group_id = _group(group_id)
+        if settings is not v.UNSET:
+            account.settings = _json(settings, "settings")
+        if secrets is not v.UNSET:
+            account.secrets = _encrypt(secrets)
+        if enabled is not v.UNSET:
+            account.enabled = bool(enabled)
+        account.updated_at = utcnow()
+    return account
+
+
+def get_account(account_id: int, *, actor: Actor) -> ChannelAccount:
+    """One account. Only admins may.
+
+    :raises NotFound: No such account.
+    """
+    require_role(actor, "admin")
+    return _get(account_id)
+
+
+def find_account(channel: str, name: str, *, actor: Actor) -> ChannelAccount:
+    """The account of ``channel`` named ``name``. Only admins may.
+
+    :raises NotFound: No such account.
+    """
+    require_role(actor, "admin")
+    account = session().scalar(select(ChannelAccount).where(
+        ChannelAccount.channel == channel, ChannelAccount.name == name))
+    if account is None:
+        raise NotFound(_("Channel %(channel)s has no account %(name)s.",
+                         channel=channel, name=name))
+    return account
+
+
+def list_accounts(
+    *, actor: Actor, channel: str | None = None, enabled_only: bool = False
+) -> list[ChannelAccount]:
+    """Accounts by channel and name. Only admins may."""
+    require_role(actor, "admin")
+    query = select(ChannelAccount).order_by(ChannelAccount.channel, ChannelAccount.name)
+    if channel is not None:
+        query = query.where(ChannelAccount.channel == channel)
+    if enabled_only:
+        query = query.where(ChannelAccount.enabled.is_(True))
+    return list(session().scalars(query))
+
+
+def account_secrets(account: ChannelAccount) -> dict[str, t.Any]:
+    """The decrypted secret settings of ``account`` (never show them to a user).
+
+    :raises ValidationError: They were encrypted with another key.
+    """
+    if not account.secrets:
+        return {}
+    try:
+        plain = _fernet().decrypt(account.secrets.encode("ascii"))
+    except InvalidToken:
+        raise ValidationError(_("The secrets of account %(name)s cannot be decrypted with the"
+                                " configured key; set them again.", name=account.name),
+                              field="secrets") from None
+    return t.cast("dict[str, t.Any]", json.loads(plain))
+
+
+def account_config(account: ChannelAccount) -> dict[str, t.Any]:
+    """Settings and decrypted secrets of ``account`` in one dictionary."""
+    return {**account.settings, **account_secrets(account)}
+
+
+# ------------------------------------------------------------------- health and lease
+
+
+def record_success(account_id: int, *, backlog: int = 0) -> None:
+    """Note a fetch that worked; ``backlog`` is what is still waiting at the source."""
+    with transaction():
+        account = _get(account_id)
+        account.last_success_at = utcnow()
+        account.backlog = max(0, int(backlog))
+
+
+def record_error(account_id: int, *, error: str) -> None:
+    """Note a failed fetch or send, shown to admins with its time."""
+    with transaction():
+        account = _get(account_id)
+        account.last_error = str(error)[:ERROR_MAX]
+        account.last_error_at = utcnow()
+
+
+def claim_account(account_id: int, *, owner: str, seconds: float = 600) -> bool:
+    """Take the fetch lease of an account for ``seconds``; ``False`` if another holds it.
+
+    The owner that holds the lease may claim it again to extend it.
+    """
+    now = utcnow()
+    with transaction() as s:
+        result = s.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id == account_id, or_(
+                ChannelAccount.lease_until.is_(None), ChannelAccount.lease_until < now,
+                ChannelAccount.lease_owner == owner))
+            .values(lease_owner=owner[:100], lease_until=now + dt.timedelta(seconds=seconds))
+            .execution_options(synchronize_session=False)
+        )
+    return bool(t.cast("t.Any", result).rowcount == 1)
+
+
+def release_account(account_id: int, *, owner: str) -> None:
+    """Give back a lease taken with :func:`claim_account` (no-op if not held)."""
+    with transaction() as s:
+        s.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id == account_id, ChannelAccount.lease_owner == owner[:100])
+            .values(lease_owner="", lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# ------------------------------------------------------------------- cursors
+
+
+def get_cursor(account_id: int, folder: str) -> dict[str, t.Any]:
+    """The state stored for ``folder`` of an account; ``{}`` before the first fetch."""
+    row = session().get(ChannelCursor, (account_id, folder))
+    return dict(row.state) if row is not None else {}
+
+
+def set_cursor(account_id: int, folder: str, state: t.Mapping[str, t.Any]) -> None:
+    """Store the state of ``folder``, in the caller's transaction if there is one."""
+    state = _json(state, "state")
+    with transaction() as s:
+        row = s.get(ChannelCursor, (account_id, folder))
+        if row is None:
+            s.add(ChannelCursor(account_id=account_id, folder=folder, state=state,
+                                updated_at=utcnow()))
+        else:
+            row.state, row.updated_at = state, utcnow()
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _get(account_id: int) -> ChannelAccount:
+    account = session().get(ChannelAccount, account_id)
+    if account is None:
+        raise NotFound(_("Channel account %(id)s does not exist.", id=account_id))
+    return account
+
+
+def _channel(channel: str) -> str:
+    if channel not in get_state().channels:
+        raise ValidationError(_("Unknown channel %(channel)s.", channel=channel),
+                              field="channel")
+    return channel
+
+
+def _group(group_id: int | None) -> int | None:
+    return None if group_id is None else get_group(v.integer(group_id, "group_id")).id
+
+
+def _check_unique(channel: str, name: str, own_id: int | None) -> None:
+    other = session().scalar(select(ChannelAccount.id).where(
+        ChannelAccount.channel == channel, ChannelAccount.name == name))
+    if other is not None and other != own_id:
+        raise Conflict(_("Channel %(channel)s has an account named %(name)s already.",
+                         channel=channel, name=name), field="name")
+
+
+def _json(value: t.Mapping[str, t.Any], field: str) -> dict[str, t.Any]:
+    if not isinstance(value, t.Mapping):
+        raise ValidationError(_("%(field)s must be an object.", field=field), field=field)
+    try:
+        return t.cast("dict[str, t.Any]", json.loads(json.dumps(dict(value))))
+    except (TypeError, ValueError):
+        raise ValidationError(_("%(field)s must be JSON.", field=field), field=field) from None
+
+
+def _encrypt(secrets: t.Mapping[str, t.Any]) -> str:
+    plain = _json(secrets, "secrets")
+    if not plain:
+        return ""
+    return _fernet().encrypt(json.dumps(plain).encode()).decode("ascii")
+
+
+def _fernet() -> Fernet:
+    key = get_state().config.secret_key
+    if not key:
+        raise ValidationError(_("Set HELPDESK_SECRET_KEY (or SECRET_KEY) to store secrets."),
+                              field="secrets")
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()))

@@ -1,0 +1,137 @@
+"""The inbound quarantine: raw data a channel could not parse or ingest.
+
+A fetcher that meets a message it cannot turn into a ticket message keeps the
+raw bytes here with the error (:func:`quarantine_message`) and goes on with
+the rest of its batch, so one bad message never blocks a mailbox. Admins list
+the quarantine, retry an entry through the channel's own parser once the cause
+is fixed (:func:`retry_quarantined`), or discard it.
+
+The bytes live in the attachment storage; the row keeps their key.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlalchemy import select
+
+from ..errors import ChannelError
+from ..errors import HelpdeskError
+from ..errors import NotFound
+from ..extension import get_state
+from ..i18n import _
+from ..models import QuarantinedMessage
+from ..models import utcnow
+from ._uow import Actor
+from ._uow import session
+from ._uow import transaction
+from .inbound import IngestResult
+from .inbound import ingest
+from .permissions import require_role
+
+if t.TYPE_CHECKING:
+    from ..channels import InboundMessage
+
+#: Longest error text kept.
+ERROR_MAX = 4000
+
+#: Turns the raw bytes of a quarantined entry into a message (a channel's parser).
+Parser = t.Callable[[bytes], "InboundMessage"]
+
+
+def quarantine_message(
+    *, channel: str, account: str, raw: bytes, error: str | BaseException, source: str = ""
+) -> QuarantinedMessage:
+    """Keep ``raw`` with the reason it failed. Call it outside the failed transaction.
+
+    :param channel: The channel that read it.
+    :param account: The account that read it.
+    :param raw: The bytes exactly as read from the source.
+    :param error: What went wrong (an exception is turned into its text).
+    :param source: Where it came from, for the admin (``INBOX uid 42``).
+    """
+    key = get_state().storage.save(bytes(raw), filename="quarantined")
+    with transaction() as s:
+        item = QuarantinedMessage(
+            channel=channel[:50], account=account[:100], storage_key=key, size=len(raw),
+            source=source[:500], error=_error_text(error), attempts=1,
+            created_at=utcnow(), last_attempt_at=utcnow())
+        s.add(item)
+    return item
+
+
+def list_quarantine(
+    *, actor: Actor, channel: str | None = None, after: int | None = None, limit: int = 50
+) -> list[QuarantinedMessage]:
+    """Quarantined entries, newest first, keyset-paginated by id. Only admins may.
+
+    :param after: The last id of the previous page.
+    """
+    require_role(actor, "admin")
+    query = select(QuarantinedMessage).order_by(QuarantinedMessage.id.desc()).limit(limit)
+    if channel is not None:
+        query = query.where(QuarantinedMessage.channel == channel)
+    if after is not None:
+        query = query.where(QuarantinedMessage.id < after)
+    return list(session().scalars(query))
+
+
+def get_quarantined(item_id: int, *, actor: Actor) -> QuarantinedMessage:
+    """One entry. Only admins may.
+
+    :raises NotFound: No such entry.
+    """
+    require_role(actor, "admin")
+    item = session().get(QuarantinedMessage, item_id)
+    if item is None:
+        raise NotFound(_("Quarantined message %(id)s does not exist.", id=item_id))
+    return item
+
+
+def quarantined_raw(item_id: int, *, actor: Actor) -> bytes:
+    """The raw bytes of an entry, e.g. to download them. Only admins may."""
+    return get_state().storage.open(get_quarantined(item_id, actor=actor).storage_key)
+
+
+def retry_quarantined(item_id: int, *, actor: Actor, parse: Parser) -> IngestResult:
+    """Parse and ingest an entry again; on success it leaves the quarantine.
+
+    :param parse: The channel's parser of raw bytes.
+    :raises ChannelError: It failed again; the entry stays with the new error.
+    """
+    item = get_quarantined(item_id, actor=actor)
+    key = item.storage_key
+    try:
+        result = ingest(parse(get_state().storage.open(key)))
+    except Exception as exc:
+        session().rollback()
+        with transaction():
+            item = get_quarantined(item_id, actor=actor)
+            item.error, item.attempts = _error_text(exc), item.attempts + 1
+            item.last_attempt_at = utcnow()
+        raise ChannelError(_("The message still fails: %(error)s", error=item.error)) from exc
+    _delete(item_id, key)
+    return result
+
+
+def discard_quarantined(item_id: int, *, actor: Actor) -> None:
+    """Delete an entry and its bytes. Only admins may."""
+    _delete(item_id, get_quarantined(item_id, actor=actor).storage_key)
+
+
+def _delete(item_id: int, key: str) -> None:
+    with transaction() as s:
+        item = s.get(QuarantinedMessage, item_id)
+        if item is not None:
+            s.delete(item)
+    get_state().storage.delete(key)
+
+
+def _error_text(error: str | BaseException) -> str:
+    if isinstance(error, HelpdeskError):
+        text = error.message
+    elif isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = str(error)
+    return text[:ERROR_MAX]
