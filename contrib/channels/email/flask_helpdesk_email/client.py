@@ -1,0 +1,231 @@
+"""Fetching mail over IMAP (imap-tools) into tickets.
+
+Per account and folder the cursor store keeps the folder's UIDVALIDITY and
+the last UID ingested; ``\\Seen`` is never read, so a person reading the
+mailbox elsewhere loses nothing. New UIDs are fetched in batches with
+``BODY.PEEK[]`` (nothing is marked read), and each message is parsed and
+ingested in one transaction with the cursor's advance. Only after that commit
+is the message acknowledged on the server (a keyword flag, or a move to a
+folder; never a delete). A crash between commit and acknowledgement leaves an
+unacknowledged message that the cursor has already passed: nothing is lost
+and nothing is ingested twice (ingest is idempotent on the Message-ID too).
+
+A message that cannot be parsed or ingested is kept in the quarantine and
+the batch goes on. On the first connection, and when the server changes a
+folder's UIDVALIDITY, the folder is read back over the backfill window.
+
+Only one fetcher works on an account at a time (the account lease of
+:func:`flask_helpdesk.services.channels.claim_account`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import ssl
+import time
+import typing as t
+import uuid
+
+from imap_tools import BaseMailBox
+from imap_tools import MailBox
+from imap_tools import MailBoxStartTls
+from imap_tools import MailBoxUnencrypted
+
+from flask_helpdesk import ChannelError
+from flask_helpdesk.i18n import _
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import agents
+from flask_helpdesk.services import channels
+from flask_helpdesk.services import ingest
+from flask_helpdesk.services import quarantine
+from flask_helpdesk.services import transaction
+
+from .parse import parse_message
+
+if t.TYPE_CHECKING:
+    from flask_helpdesk.models import ChannelAccount
+
+#: Keyword set on messages acknowledged in ``flag`` mode.
+ACK_KEYWORD = "$HelpdeskImported"
+#: Messages fetched per IMAP command.
+BATCH = 50
+_UID = re.compile(rb"UID (\d+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchOptions:
+    """How to fetch, from the ``HELPDESK_EMAIL_*`` keys.
+
+    :ivar backfill_days: Days read back on a first connection or a UIDVALIDITY change.
+    :ivar ack_mode: ``flag`` or ``move``.
+    :ivar ack_folder: Destination of ``move``.
+    :ivar ticket_token: Pattern of a ticket number in the subject.
+    :ivar lease: Seconds an account stays locked for one poll.
+    """
+
+    backfill_days: int = 14
+    ack_mode: str = "flag"
+    ack_folder: str = "Helpdesk"
+    ticket_token: str = r"\[#(\d+)\]"
+    lease: float = 600
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> FetchOptions:
+        return cls(
+            backfill_days=int(config["HELPDESK_EMAIL_BACKFILL_DAYS"]),
+            ack_mode=str(config["HELPDESK_EMAIL_ACK_MODE"]),
+            ack_folder=str(config["HELPDESK_EMAIL_ACK_FOLDER"]),
+            ticket_token=str(config["HELPDESK_EMAIL_TICKET_TOKEN"]),
+        )
+
+
+@dataclasses.dataclass
+class PollStats:
+    """What one poll of an account did."""
+
+    fetched: int = 0
+    ingested: int = 0
+    quarantined: int = 0
+    locked: bool = False
+
+
+def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
+    """Fetch every new message of every folder of ``account``.
+
+    :return: ``locked=True`` when another fetcher holds the account.
+    :raises ChannelError: The server could not be reached or refused us; the
+        error is also kept on the account's health.
+    """
+    owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    if not channels.claim_account(account.id, owner=owner, seconds=options.lease):
+        return PollStats(locked=True)
+    stats = PollStats()
+    try:
+        config = channels.account_config(account)
+        group = agents.get_group(account.group_id).name if account.group_id else None
+        with connect(config) as mb:
+            for folder in config.get("folders") or ["INBOX"]:
+                _poll_folder(mb, account, str(folder), group, options, stats)
+        channels.record_success(account.id)
+    except ChannelError as exc:
+        channels.record_error(account.id, error=exc.message)
+        raise
+    except Exception as exc:
+        channels.record_error(account.id, error=f"{type(exc).__name__}: {exc}")
+        raise ChannelError(_("Fetching mail of %(name)s failed: %(error)s",
+                             name=account.name, error=str(exc))) from exc
+    finally:
+        channels.release_account(account.id, owner=owner)
+    return stats
+
+
+def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
+    """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret)."""
+    host, port = str(config["imap_host"]), int(config["imap_port"])
+    security = str(config.get("imap_security", "tls"))
+    context = ssl.create_default_context()
+    if not config.get("imap_verify", True):
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    mb: BaseMailBox
+    if security == "tls":
+        mb = MailBox(host, port, timeout=30, ssl_context=context)
+    elif security == "starttls":
+        mb = MailBoxStartTls(host, port, timeout=30, ssl_context=context)
+    else:
+        mb = MailBoxUnencrypted(host, port, timeout=30)
+    try:
+        mb.login(str(config["imap_username"]), str(config["imap_password"]),
+                 initial_folder=None)
+    except Exception:
+        mb.client.shutdown()
+        raise
+    # Dovecot announces MOVE and UIDPLUS only after login; imaplib keeps the
+    # old list, and imap-tools would then copy + delete instead of moving.
+    typ, data = mb.client.capability()
+    if typ == "OK" and data and data[-1]:
+        mb.client.capabilities = tuple(data[-1].decode().upper().split())
+    return mb
+
+
+def _poll_folder(
+    mb: BaseMailBox, account: ChannelAccount, folder: str, group: str | None,
+    options: FetchOptions, stats: PollStats,
+) -> None:
+    mb.folder.set(folder)
+    uidvalidity = int(mb.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+    cursor = channels.get_cursor(account.id, folder)
+    if cursor.get("uidvalidity") == uidvalidity:
+        last = int(cursor.get("last_uid", 0))
+        uids = [int(u) for u in mb.uids(f"UID {last + 1}:*") if int(u) > last]
+    else:
+        since = dt.date.today() - dt.timedelta(days=options.backfill_days)
+        uids = [int(u) for u in mb.uids(f"SINCE {since.strftime('%d-%b-%Y')}")]
+        channels.set_cursor(account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
+    for start in range(0, len(uids), BATCH):
+        batch = sorted(uids)[start:start + BATCH]
+        for uid, raw in _fetch(mb, batch):
+            stats.fetched += 1
+            ok = _ingest_one(account, folder, group, uidvalidity, uid, raw, options)
+            stats.ingested += ok
+            stats.quarantined += not ok
+            _pause_for_tests()
+            _ack(mb, uid, options)
+
+
+def _fetch(mb: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
+    typ, data = mb.client.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+    if typ != "OK":
+        raise ChannelError(_("The IMAP server refused to fetch: %(error)s", error=str(data)))
+    found = []
+    for item in data:
+        if isinstance(item, tuple) and (match := _UID.search(item[0])):
+            found.append((int(match.group(1)), bytes(item[1])))
+    return sorted(found)
+
+
+def _ingest_one(
+    account: ChannelAccount, folder: str, group: str | None, uidvalidity: int, uid: int,
+    raw: bytes, options: FetchOptions,
+) -> bool:
+    cursor = {"uidvalidity": uidvalidity, "last_uid": uid}
+    try:
+        message = parse_message(raw, account=account.name, ticket_token=options.ticket_token)
+        if group and not message.group:
+            message = dataclasses.replace(message, group=group)
+        with transaction():
+            ingest(message)
+            channels.set_cursor(account.id, folder, cursor)
+        return True
+    except Exception as exc:  # noqa: BLE001 - one bad message must not stop the batch
+        quarantine.quarantine_message(channel="email", account=account.name, raw=raw,
+                                      error=exc, source=f"{folder} uid {uid}")
+        channels.set_cursor(account.id, folder, cursor)
+        return False
+
+
+def _ack(mb: BaseMailBox, uid: int, options: FetchOptions) -> None:
+    if options.ack_mode == "move":
+        if not mb.folder.exists(options.ack_folder):
+            mb.folder.create(options.ack_folder)
+        mb.move(str(uid), options.ack_folder)
+    else:
+        mb.flag(str(uid), ACK_KEYWORD, True)
+
+
+def _pause_for_tests() -> None:
+    # Lets the crash test kill the process between the ingest commit and the ack.
+    pause = os.environ.get("HELPDESK_EMAIL_TEST_PAUSE_BEFORE_ACK")
+    if pause:
+        time.sleep(float(pause))
+
+
+def poll_all(options: FetchOptions, name: str | None = None) -> dict[str, PollStats]:
+    """Poll every enabled email account (or the one named ``name``)."""
+    if name is not None:
+        accounts = [channels.find_account("email", name, actor=SYSTEM)]
+    else:
+        accounts = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
+    return {account.name: poll_account(account, options) for account in accounts}

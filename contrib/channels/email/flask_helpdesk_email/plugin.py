@@ -1,0 +1,103 @@
+"""The email channel's hooks: declare the channel, its config, sending, commands, jobs."""
+
+from __future__ import annotations
+
+import typing as t
+
+import click
+from flask import current_app
+
+from flask_helpdesk import DeliveryReceipt
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import channels
+
+from . import smtp
+
+if t.TYPE_CHECKING:
+    from flask_helpdesk import OutboundMessage
+    from flask_helpdesk.state import HelpdeskState
+
+
+@hookimpl
+def helpdesk_register_channels() -> list[dict[str, str]]:
+    return [{"name": "email", "label": "Email"}]
+
+
+@hookimpl
+def helpdesk_config_defaults() -> dict[str, t.Any]:
+    return {
+        "HELPDESK_EMAIL_POLL_INTERVAL": 60,
+        "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
+        "HELPDESK_EMAIL_ACK_MODE": "flag",
+        "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
+        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 25 * 1024 * 1024,
+        "HELPDESK_EMAIL_AUTO_REPLY_LIMIT": 5,
+        "HELPDESK_EMAIL_INTERNAL_DOMAINS": (),
+        "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
+    }
+
+
+@hookimpl
+def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None:
+    if message.channel != "email":
+        return None
+    account = channels.find_account("email", message.account, actor=SYSTEM)
+    settings = smtp.SmtpSettings.from_config(channels.account_config(account))
+    mail = smtp.build_message(message, from_address=settings.from_address,
+                              from_name=settings.from_name)
+    smtp.send(mail, settings)
+    message_id = smtp.message_id(mail)
+    return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))
+
+
+@hookimpl
+def helpdesk_startup(helpdesk: HelpdeskState) -> None:
+    helpdesk.jobs.declare("email_poll", poll_job, max_retries=0)
+
+
+def poll_job(account_id: int) -> None:
+    """Job ``helpdesk.email_poll``: fetch new mail of one account."""
+    from .client import FetchOptions
+    from .client import poll_account
+
+    account = channels.get_account(account_id, actor=SYSTEM)
+    if account.enabled:
+        poll_account(account, FetchOptions.from_config(get_state().config.values))
+
+
+@hookimpl
+def helpdesk_register_commands(cli: click.Group) -> None:
+    cli.add_command(email_group)
+
+
+@click.group("email")
+def email_group() -> None:
+    """The email channel."""
+
+
+@email_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--account", default="", help="Account name the messages belong to.")
+def import_command(paths: tuple[str, ...], account: str) -> None:
+    """Import .eml files, Maildir folders and mbox files, keeping their dates."""
+    from .archive import import_paths
+
+    token = current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"]
+    stats = import_paths(paths, account=account, ticket_token=token)
+    click.echo(f"imported={stats.imported} duplicates={stats.duplicates}"
+               f" quarantined={stats.quarantined} tickets={stats.tickets}")
+
+
+@email_group.command("poll")
+@click.argument("account", required=False)
+def poll_command(account: str | None) -> None:
+    """Fetch new mail now, for every enabled email account or the one named."""
+    from .client import FetchOptions
+    from .client import poll_all
+
+    options = FetchOptions.from_config(get_state().config.values)
+    for name, stats in poll_all(options, account).items():
+        click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
+                   f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))

@@ -1,0 +1,39 @@
+"""An aiosmtpd server that keeps what it receives, or answers with a chosen error."""
+
+from __future__ import annotations
+
+import socket
+import typing as t
+
+from aiosmtpd.controller import Controller
+
+
+class SmtpSink:
+    """``received``: the raw bytes of every accepted message; ``answer``: reply to DATA."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        #: Set to e.g. ``"451 try later"`` or ``"550 no such user"`` to refuse.
+        self.answer: str | None = None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
+        if self.answer is not None:
+            return self.answer
+        self.received.append(bytes(envelope.original_content))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def settings(self) -> dict[str, object]:
+        return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "plain",
+                "from_address": "help@example.test", "from_name": "Example Help"}
