@@ -35,7 +35,7 @@ from imap_tools import MailBoxStartTls
 from imap_tools import MailBoxUnencrypted
 
 from flask_helpdesk import ChannelError
-from flask_helpdesk.i18n import _
+from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels

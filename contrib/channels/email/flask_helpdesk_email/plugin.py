@@ -17,7 +17,6 @@ from . import smtp
 
 if t.TYPE_CHECKING:
     from flask_helpdesk import OutboundMessage
-    from flask_helpdesk.state import HelpdeskState
 
 
 @hookimpl
@@ -53,7 +52,7 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
 
 
 @hookimpl
-def helpdesk_startup(helpdesk: HelpdeskState) -> None:
+def helpdesk_startup(helpdesk: t.Any) -> None:
     helpdesk.jobs.declare("email_poll", poll_job, max_retries=0)
 
 

@@ -18,7 +18,7 @@ import typing as t
 from email.message import EmailMessage
 
 from flask_helpdesk import DeliveryError
-from flask_helpdesk.i18n import _
+from flask_helpdesk.i18n import gettext as _
 
 if t.TYPE_CHECKING:
     from flask_helpdesk import OutboundMessage

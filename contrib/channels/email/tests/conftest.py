@@ -86,7 +86,6 @@ def mail_app_factory(tmp_path: Path) -> t.Iterator[t.Callable[..., Flask]]:
     yield factory
     for app in apps:
         with app.app_context():
-            get_state(app).db.session.remove()
             for engine in get_state(app).db.engines.values():
                 engine.dispose()
 
