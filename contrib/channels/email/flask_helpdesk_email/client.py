@@ -108,7 +108,7 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
         group = agents.get_group(account.group_id).name if account.group_id else None
         with connect(config) as mb:
             for folder in config.get("folders") or ["INBOX"]:
-                _poll_folder(mb, account, str(folder), group, options, stats)
+                _poll_folder(mb, account, str(folder), group, options, stats, owner)
         channels.record_success(account.id)
     except ChannelError as exc:
         channels.record_error(account.id, error=exc.message)
@@ -152,7 +152,7 @@ def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
 
 def _poll_folder(
     mb: BaseMailBox, account: ChannelAccount, folder: str, group: str | None,
-    options: FetchOptions, stats: PollStats,
+    options: FetchOptions, stats: PollStats, owner: str,
 ) -> None:
     mb.folder.set(folder)
     uidvalidity = int(mb.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
@@ -166,6 +166,9 @@ def _poll_folder(
         channels.set_cursor(account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
     for start in range(0, len(uids), BATCH):
         batch = sorted(uids)[start:start + BATCH]
+        if not channels.claim_account(account.id, owner=owner, seconds=options.lease):
+            raise ChannelError(_("Another fetcher took over account %(name)s.",
+                                 name=account.name))
         for uid, raw in _fetch(mb, batch):
             stats.fetched += 1
             ok = _ingest_one(account, folder, group, uidvalidity, uid, raw, options)
