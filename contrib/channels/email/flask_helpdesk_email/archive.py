@@ -13,10 +13,18 @@ import mailbox
 import os
 import typing as t
 
+from flask_helpdesk.services import IngestResult
 from flask_helpdesk.services import ingest
 from flask_helpdesk.services import quarantine
+from flask_helpdesk.services import transaction
 
 from .parse import parse_message
+
+if t.TYPE_CHECKING:
+    from flask_helpdesk import InboundMessage
+
+#: Messages committed together by an import.
+BATCH = 200
 
 
 @dataclasses.dataclass
@@ -65,19 +73,61 @@ def iter_raw(path: str) -> t.Iterator[tuple[str, bytes]]:
 
 def import_paths(
     paths: t.Iterable[str], *, account: str = "", ticket_token: str = r"\[#(\d+)\]",
+    batch: int = BATCH,
 ) -> ImportStats:
-    """Ingest every message under ``paths`` (see :func:`iter_raw`)."""
+    """Ingest every message under ``paths`` (see :func:`iter_raw`).
+
+    Messages are committed ``batch`` at a time; a batch in which one message
+    fails is rolled back and done again one message per transaction, so the
+    failing one goes to the quarantine alone.
+    """
     stats = ImportStats()
+    pending: list[tuple[str, bytes]] = []
     for path in paths:
-        for source, raw in iter_raw(path):
-            try:
-                result = ingest(parse_message(raw, account=account, ticket_token=ticket_token))
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
-                quarantine.quarantine_message(channel="email", account=account, raw=raw,
-                                              error=exc, source=source)
-                stats.quarantined += 1
-                continue
-            stats.duplicates += result.duplicate
-            stats.imported += not result.duplicate
-            stats.tickets += result.created
+        for item in iter_raw(path):
+            pending.append(item)
+            if len(pending) >= batch:
+                _import_batch(pending, account, ticket_token, stats)
+                pending = []
+    _import_batch(pending, account, ticket_token, stats)
     return stats
+
+
+def _import_batch(items: list[tuple[str, bytes]], account: str, token: str,
+                  stats: ImportStats) -> None:
+    if not items:
+        return
+    parsed = [(source, raw, _parse(raw, account, token)) for source, raw in items]
+    if all(message is not None for _s, _r, message in parsed):
+        results = []
+        try:
+            with transaction():
+                for _source, _raw, message in parsed:
+                    assert message is not None
+                    results.append(ingest(message))
+        except Exception:  # noqa: BLE001 - redone one by one below
+            pass
+        else:
+            for result in results:
+                _count(result, stats)
+            return
+    for source, raw, _message in parsed:
+        try:
+            _count(ingest(parse_message(raw, account=account, ticket_token=token)), stats)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
+            quarantine.quarantine_message(channel="email", account=account, raw=raw,
+                                          error=exc, source=source)
+            stats.quarantined += 1
+
+
+def _parse(raw: bytes, account: str, token: str) -> InboundMessage | None:
+    try:
+        return parse_message(raw, account=account, ticket_token=token)
+    except Exception:  # noqa: BLE001 - handled by the one-by-one pass
+        return None
+
+
+def _count(result: IngestResult, stats: ImportStats) -> None:
+    stats.duplicates += result.duplicate
+    stats.imported += not result.duplicate
+    stats.tickets += result.created

@@ -8,9 +8,13 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from flask import Flask
+from flask_helpdesk_email.archive import import_paths
 from test_email_fetch import all_messages
 from test_email_fetch import all_tickets
 from test_email_fetch import mail
+
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import quarantine
 
 
 def dated(subject: str, when: dt.datetime, **kwargs: str) -> bytes:
@@ -46,3 +50,17 @@ def test_import_keeps_dates_and_is_idempotent(mail_app: Flask, tmp_path: Path) -
 
     again = runner.invoke(args=["helpdesk", "email", "import", *paths])
     assert "imported=0 duplicates=4" in again.output
+
+
+def test_a_bad_message_is_quarantined_and_its_batch_still_lands(mail_app: Flask,
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"m{i}.eml").write_bytes(mail(f"Mail {i}", message_id=f"<m{i}@x.org>"))
+    (folder / "m2.eml").write_bytes(mail("Bad", message_id="<" + "y" * 600 + "@x.org>"))
+    stats = import_paths([str(folder)], batch=3)
+    assert (stats.imported, stats.quarantined) == (4, 1)
+    assert [t.subject for t in all_tickets()] == ["Mail 0", "Mail 1", "Mail 3", "Mail 4"]
+    [item] = quarantine.list_quarantine(actor=SYSTEM)
+    assert item.source.endswith("m2.eml")
