@@ -1,7 +1,10 @@
 """Email channel for flask-helpdesk.
 
-This release ships the pure parser; fetching (IMAP), sending (SMTP) and the
-plugin's hooks come later.
+The plugin's hooks are in :mod:`flask_helpdesk_email.plugin` (entry point
+``email``); fetching in :mod:`~flask_helpdesk_email.client`, sending in
+:mod:`~flask_helpdesk_email.smtp`, archive import in
+:mod:`~flask_helpdesk_email.archive`, loop protection in
+:mod:`~flask_helpdesk_email.loops`; the pure parser is re-exported here.
 """
 
 from __future__ import annotations

@@ -149,3 +149,14 @@ def test_wrong_password_is_kept_on_the_account(mail_app: Flask, dovecot: Dovecot
     with pytest.raises(Exception, match="failed"):
         poll(acc)
     assert "LOGIN" in channels.get_account(acc.id, actor=SYSTEM).last_error.upper()
+
+
+def test_poll_command(mail_app: Flask, dovecot: Dovecot) -> None:
+    account(dovecot)
+    append(dovecot, mail("From the command"))
+    runner = mail_app.test_cli_runner()
+    result = runner.invoke(args=["helpdesk", "email", "poll", "support"])
+    assert result.exit_code == 0, result.output
+    assert "support: fetched=1 ingested=1 quarantined=0" in result.output
+    assert [t.subject for t in all_tickets()] == ["From the command"]
+    assert "fetched=0" in runner.invoke(args=["helpdesk", "email", "poll"]).output
