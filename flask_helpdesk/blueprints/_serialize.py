@@ -19,10 +19,12 @@ if t.TYPE_CHECKING:
     from ..models import Agent
     from ..models import ApiToken
     from ..models import Attachment
+    from ..models import ChannelAccount
     from ..models import ContactIdentity
     from ..models import Customer
     from ..models import Group
     from ..models import Message
+    from ..models import QuarantinedMessage
     from ..models import SavedView
     from ..models import Tag
     from ..models import Ticket
@@ -185,3 +187,35 @@ def token(row: ApiToken, secret: str | None = None) -> Json:
 
 def tag(row: Tag) -> Json:
     return {"id": row.id, "name": row.name}
+
+
+def channel_account(row: ChannelAccount) -> Json:
+    """An account without its secrets (only whether it has any)."""
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "name": row.name,
+        "group_id": row.group_id,
+        "settings": dict(row.settings or {}),
+        "has_secrets": bool(row.secrets),
+        "enabled": row.enabled,
+        "last_success_at": iso(row.last_success_at),
+        "last_error": row.last_error,
+        "last_error_at": iso(row.last_error_at),
+        "backlog": row.backlog,
+        "created_at": iso(row.created_at),
+    }
+
+
+def quarantined(row: QuarantinedMessage) -> Json:
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "account": row.account,
+        "size": row.size,
+        "source": row.source,
+        "error": row.error,
+        "attempts": row.attempts,
+        "created_at": iso(row.created_at),
+        "last_attempt_at": iso(row.last_attempt_at),
+    }

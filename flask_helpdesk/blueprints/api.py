@@ -24,6 +24,7 @@ from werkzeug.routing import RequestRedirect
 
 from ..extension import get_state
 from . import api_auth
+from . import api_channels
 from . import api_openapi
 from . import api_people
 from . import api_tickets
@@ -35,7 +36,7 @@ if t.TYPE_CHECKING:
 
 bp = Blueprint("api", __name__)
 register_json_errors(bp)
-for _child in (api_tickets, api_people, api_views):
+for _child in (api_tickets, api_people, api_views, api_channels):
     bp.register_blueprint(_child.bp)
 
 _PUBLIC = frozenset({"helpdesk.api.openapi"})

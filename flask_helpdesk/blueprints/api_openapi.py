@@ -198,6 +198,23 @@ def _response_schemas(state: HelpdeskState) -> Json:
         "TokenList": _list("Token"),
         "Tag": _object({"id": ID, "name": {"type": "string"}}),
         "TagPage": _page("Tag"),
+        "ChannelAccount": _object({
+            "id": ID, "channel": {"type": "string"}, "name": {"type": "string"},
+            "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
+            "has_secrets": {"type": "boolean", "description":
+                            "Secrets are stored encrypted and never returned."},
+            "enabled": {"type": "boolean"}, "last_success_at": NULLABLE_DATETIME,
+            "last_error": {"type": "string"}, "last_error_at": NULLABLE_DATETIME,
+            "backlog": {"type": "integer", "minimum": 0}, "created_at": DATETIME,
+        }),
+        "ChannelAccountList": _list("ChannelAccount"),
+        "QuarantinedMessage": _object({
+            "id": ID, "channel": {"type": "string"}, "account": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0}, "source": {"type": "string"},
+            "error": {"type": "string"}, "attempts": {"type": "integer", "minimum": 0},
+            "created_at": DATETIME, "last_attempt_at": DATETIME,
+        }),
+        "QuarantinePage": _page("QuarantinedMessage"),
     }
 
 
@@ -287,6 +304,17 @@ def _request_schemas(state: HelpdeskState) -> Json:
         "ViewUpdate": _object({"name": _s(100, min_length=1), "filters": _ref("TicketFilter"),
                                "sort": _enum(SORTS), "position": position},
                               required=()),
+        "ChannelAccountCreate": _object({
+            "channel": _enum(sorted(state.channels)), "name": _s(100, min_length=1),
+            "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
+            "secrets": {**JSON_OBJECT, "description": "Stored encrypted; never returned."},
+            "enabled": {"type": "boolean"},
+        }, required=["channel", "name"]),
+        "ChannelAccountUpdate": _object({
+            "name": _s(100, min_length=1), "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
+            "secrets": {**JSON_OBJECT, "description": "Replaces every stored secret."},
+            "enabled": {"type": "boolean"},
+        }, required=()),
         "TokenCreate": _object({
             "agent_id": {**ID, "description": "Default: yourself (admins: anyone)."},
             "name": _s(100, min_length=1),
@@ -434,6 +462,21 @@ OPERATIONS: tuple[Operation, ...] = (
               201, body="TokenCreate"),
     Operation("revokeToken", "delete", "/tokens/{token_id}", "Revoke an API token", "tokens",
               status=204),
+    Operation("listChannelAccounts", "get", "/channel-accounts", "Channel accounts (admins)",
+              "channels", "ChannelAccountList"),
+    Operation("createChannelAccount", "post", "/channel-accounts",
+              "Add a channel account (admins)", "channels", "ChannelAccount", 201,
+              body="ChannelAccountCreate"),
+    Operation("getChannelAccount", "get", "/channel-accounts/{account_id}",
+              "Get a channel account (admins)", "channels", "ChannelAccount"),
+    Operation("updateChannelAccount", "patch", "/channel-accounts/{account_id}",
+              "Change a channel account (admins)", "channels", "ChannelAccount",
+              body="ChannelAccountUpdate"),
+    Operation("listQuarantine", "get", "/quarantine",
+              "Inbound messages that failed, newest first (admins)", "channels",
+              "QuarantinePage", query=PAGE),
+    Operation("discardQuarantined", "delete", "/quarantine/{item_id}",
+              "Discard a quarantined message (admins)", "channels", status=204),
     Operation("getOpenAPI", "get", "/openapi.json", "This document", "meta", public=True),
 )
 
@@ -530,8 +573,8 @@ def build_document(state: HelpdeskState) -> Json:
                  "description": "The helpdesk's JSON API for agents. See docs/rest_api.rst."},
         "servers": [{"url": f"{state.config.url_prefix.rstrip('/')}/api/v1"}],
         "security": [{"token": []}, {"session": []}],
-        "tags": [{"name": n} for n in ("tickets", "customers", "agents", "views", "tokens",
-                                       "meta")],
+        "tags": [{"name": n} for n in ("tickets", "customers", "agents", "views", "channels",
+                                       "tokens", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

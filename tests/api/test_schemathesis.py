@@ -30,8 +30,10 @@ from schemathesis.checks import status_code_conformance
 from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
+from flask_helpdesk.services import channels
 from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
+from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import tickets
 from flask_helpdesk.services import views
 
@@ -58,12 +60,17 @@ class World:
                                           value="+1 555 0100")
         view = views.create_view(actor=team.admin, name="Mine", filters={"status": ["open"]})
         spare, _secret = agents.create_token(actor=SYSTEM, agent_id=team.anna.id, name="spare")
+        account = channels.create_account(actor=SYSTEM, channel="web", name="site",
+                                          secrets={"token": "t"})
+        item = quarantine.quarantine_message(channel="web", account="site", raw=b"?",
+                                             error="bad")
         attachment_id = messages.list_messages(ticket.id, actor=team.admin)[0].attachments[0].id
         self.ids = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
             "identity_id": identity.id, "group_id": team.support.id,
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
+            "account_id": account.id, "item_id": item.id,
         }
         self.secret = ""
         self.renew()
