@@ -124,6 +124,10 @@ class OutboundMessage:
     :ivar attachments: Files to send.
     :ivar attempt: 1 on the first try.
     :ivar idempotency_key: Stable across retries of the same message.
+    :ivar automatic: Sent by the helpdesk on its own (a rule, an auto-reply),
+        not written by an agent: the channel must mark it as automatic (for
+        email, ``Auto-Submitted: auto-replied``) so that the customer's
+        auto-responder does not answer it.
     """
 
     id: int
@@ -139,6 +143,7 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...]
     attempt: int
     idempotency_key: str
+    automatic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -160,6 +160,8 @@ def add_message(
         message.author_name = actor.name
     if kind == "reply":
         message.delivery_state, message.next_attempt_at = "queued", now
+        if not isinstance(actor, Agent | Customer):
+            message.meta["automatic"] = True  # written by the system or a rule
     s = session()
     s.add(message)
     s.flush()

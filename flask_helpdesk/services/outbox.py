@@ -193,6 +193,7 @@ def _outbound(message: Message) -> OutboundMessage:
                                functools.partial(state.storage.open, a.storage_key))
             for a in message.attachments),
         attempt=message.attempts, idempotency_key=f"helpdesk-message-{message.id}",
+        automatic=bool((message.meta or {}).get("automatic")),
     )
 
 

@@ -52,6 +52,15 @@ def test_note_never_reaches_the_customer(team, ticket_id, channel, recorder) -> 
         "inbound", "note", "reply"]
 
 
+def test_replies_by_the_system_are_delivered_as_automatic(team, ticket_id, channel) -> None:
+    by_agent = messages.reply(ticket_id, actor=team.anna, text="Written by Anna.")
+    by_rule = messages.reply(ticket_id, actor=SYSTEM, text="We are waiting for your answer.")
+    for reply in (by_agent, by_rule):
+        assert outbox.deliver(reply.id) == "sent"
+    assert [(m.text, m.automatic) for m in channel.sent] == [
+        ("Written by Anna.", False), ("We are waiting for your answer.", True)]
+
+
 def test_reply_is_queued_and_sets_status(team, ticket_id, recorder) -> None:
     recorder.clear()
     reply = messages.reply(ticket_id, actor=team.anna, text="Refund sent.", status="pending")

@@ -45,7 +45,7 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
     account = channels.find_account("email", message.account, actor=SYSTEM)
     settings = smtp.SmtpSettings.from_config(channels.account_config(account))
     mail = smtp.build_message(message, from_address=settings.from_address,
-                              from_name=settings.from_name)
+                              from_name=settings.from_name, automatic=message.automatic)
     smtp.send(mail, settings)
     message_id = smtp.message_id(mail)
     return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))

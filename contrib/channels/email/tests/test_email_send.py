@@ -69,6 +69,19 @@ def test_reply_threads_and_the_answer_lands_on_the_same_ticket(
     assert [m.kind for m in all_messages(ticket.id)] == ["inbound", "reply", "inbound"]
 
 
+def test_automatic_replies_carry_auto_submitted(
+        mail_app: Flask, dovecot: Dovecot, smtp_sink: SmtpSink) -> None:
+    account, _agent = _setup(dovecot, smtp_sink)
+    append(dovecot, mail("Where is my parcel?"))
+    poll(account)
+    reminder = messages.reply(_one_ticket().id, actor=SYSTEM,
+                              text="We are waiting for your answer.")
+    assert outbox.deliver(reminder.id) == "sent"
+    [raw] = smtp_sink.received
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert sent["Auto-Submitted"] == "auto-replied"
+
+
 def test_4xx_is_retried_and_5xx_fails_for_good(
         mail_app: Flask, dovecot: Dovecot, smtp_sink: SmtpSink) -> None:
     account, agent = _setup(dovecot, smtp_sink)
