@@ -25,6 +25,9 @@ from .event import TicketEvent
 from .message import Attachment
 from .message import Message
 from .message import ThreadKey
+from .rule import Rule
+from .rule import RuleFiring
+from .rule import RuleRun
 from .search import SearchDocument
 from .ticket import Tag
 from .ticket import Ticket
@@ -40,6 +43,9 @@ __all__ = [
     "Customer",
     "Group",
     "Message",
+    "Rule",
+    "RuleFiring",
+    "RuleRun",
     "SavedView",
     "SearchDocument",
     "Tag",
