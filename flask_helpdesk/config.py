@@ -73,6 +73,10 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_API_ENABLED": True,
     #: Largest REST API request body, in bytes; larger requests get a 413.
     "HELPDESK_API_MAX_REQUEST_SIZE": 64 * 1024 * 1024,
+    #: Seconds between two evaluations of the time rules: by the embedded
+    #: worker's ticker, or by ``flask helpdesk scheduler``; 0 turns the
+    #: embedded ticker off.
+    "HELPDESK_RULES_TICK_INTERVAL": 60,
 }
 
 

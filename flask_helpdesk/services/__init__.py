@@ -11,11 +11,13 @@ show a user.
 from __future__ import annotations
 
 from . import agents
+from . import automation
 from . import customers
 from . import inbound
 from . import messages
 from . import outbox
 from . import permissions
+from . import rules
 from . import search
 from . import tickets
 from . import views
@@ -26,6 +28,7 @@ from ._uow import transaction
 from ._validate import UNSET
 from .inbound import IngestResult
 from .inbound import ingest
+from .rules import RuleChanges
 from .tickets import TicketChanges
 from .views import Page
 from .views import TicketFilter
@@ -36,16 +39,19 @@ __all__ = [
     "Actor",
     "IngestResult",
     "Page",
+    "RuleChanges",
     "SystemActor",
     "TicketChanges",
     "TicketFilter",
     "agents",
+    "automation",
     "customers",
     "inbound",
     "ingest",
     "messages",
     "outbox",
     "permissions",
+    "rules",
     "search",
     "tickets",
     "transaction",

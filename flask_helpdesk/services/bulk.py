@@ -1,0 +1,166 @@
+"""Set-based application of a time rule's actions to a batch of tickets.
+
+The tick may fire a rule on thousands of tickets at once. When every action
+of the rule is one of :data:`BULK_ACTIONS` (and its conditions need no Python
+check), the batch is changed with a few statements instead of a service call
+per ticket: one ``UPDATE`` per new value, one multi-row ``INSERT`` of the
+messages and one of the history events. Each change is still a
+:class:`~flask_helpdesk.models.TicketEvent` naming the rule, dispatched after
+the commit like any service's, and replies are queued in the outbox.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+
+from ..models import Agent
+from ..models import Customer
+from ..models import Message
+from ..models import Ticket
+from ..models import TicketEvent
+from ..models import utcnow
+from ..models.ticket import PRIORITIES
+from ..models.ticket import TRANSITIONS
+from . import rule_conditions
+from ._uow import _EVENTS
+from ._uow import transaction
+from .search import touch
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from .automation import Spec
+
+#: Actions that can be applied set-based.
+BULK_ACTIONS = frozenset({"set_priority", "raise_priority", "set_status", "note", "reply",
+                          "notify"})
+
+Rows = dict[int, dict[str, t.Any]]
+
+
+def supports(spec: Spec) -> bool:
+    """Whether :func:`apply` can run this rule."""
+    return all(a["type"] in BULK_ACTIONS for a in spec.actions) and not (
+        rule_conditions.needs_python(spec.conditions))
+
+
+def apply(spec: Spec, ticket_ids: list[int]) -> int:
+    """Apply the rule to the tickets that still meet its conditions; return how many."""
+    now = utcnow()
+    with transaction() as s:
+        query = select(
+            Ticket.id, Ticket.status, Ticket.priority, Ticket.group_id, Ticket.channel,
+            Ticket.account, Customer.name.label("customer_name"),
+            Agent.name.label("agent_name"),
+        ).join(Customer, Customer.id == Ticket.customer_id).outerjoin(
+            Agent, Agent.id == Ticket.assignee_id,
+        ).where(Ticket.id.in_(ticket_ids), Ticket.merged_into_id.is_(None),
+                rule_conditions.to_sql(spec.conditions))
+        if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
+            query = query.with_for_update(of=Ticket)
+        rows: Rows = {r.id: dict(r._mapping) for r in s.execute(query)}
+        if not rows:
+            return 0
+        events: list[dict[str, t.Any]] = []
+        for action in spec.actions:
+            _HANDLERS[action["type"]](s, spec, action, rows, events, now)
+        s.execute(update(Ticket).where(Ticket.id.in_(list(rows))).values(updated_at=now))
+        _record(s, spec, rows, events, now)
+    return len(rows)
+
+
+def _event(events: list[dict[str, t.Any]], ticket_id: int, type: str,
+           data: dict[str, t.Any]) -> None:
+    events.append({"ticket_id": ticket_id, "type": type, "data": data})
+
+
+def _priority(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+              events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    by_rank: dict[int, list[int]] = {}
+    for tid, row in rows.items():
+        rank = (min(row["priority"] + 1, len(PRIORITIES) - 1)
+                if action["type"] == "raise_priority" else PRIORITIES.index(action["priority"]))
+        if rank != row["priority"]:
+            _event(events, tid, "ticket.updated", {
+                "field": "priority", "old": PRIORITIES[row["priority"]],
+                "new": PRIORITIES[rank]})
+            row["priority"] = rank
+            by_rank.setdefault(rank, []).append(tid)
+    for rank, ids in by_rank.items():
+        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(priority=rank))
+
+
+def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+            events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    new = action["status"]
+    ids = [tid for tid, row in rows.items() if new in TRANSITIONS[row["status"]]]
+    for tid in ids:
+        _event(events, tid, "ticket.status_changed", {"old": rows[tid]["status"], "new": new})
+        rows[tid]["status"] = new
+    if ids:
+        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(
+            status=new, status_changed_at=now))
+
+
+def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+              events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    from .rule_actions import PLACEHOLDERS
+
+    reply = action["type"] == "reply"
+    ids = [tid for tid, row in rows.items() if not (reply and row["status"] == "closed")]
+    if not ids:
+        return
+    params = []
+    for tid in ids:
+        row = rows[tid]
+        values = {"ticket_id": tid, "customer_name": row["customer_name"] or "",
+                  "agent_name": row["agent_name"] or ""}
+        params.append({
+            "ticket_id": tid, "kind": "reply" if reply else "note", "channel": row["channel"],
+            "account": row["account"], "author_name": spec.actor.name, "subject": "",
+            "text": action["text"].format_map({k: values[k] for k in PLACEHOLDERS}),
+            "meta": {}, "created_at": now, "attempts": 0,
+            "delivery_state": "queued" if reply else None,
+            "next_attempt_at": now if reply else None,
+        })
+    message_ids = s.scalars(
+        insert(Message).returning(Message.id, sort_by_parameter_order=True), params).all()
+    for tid, message_id, p in zip(ids, message_ids, params, strict=True):
+        data = {"message_id": message_id, "channel": p["channel"]}
+        if reply:
+            data["delivery"] = "queued"
+        _event(events, tid, "message.replied" if reply else "note.added", data)
+        touch(tid)
+    if reply:
+        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(last_agent_reply_at=now))
+
+
+def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+            events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    for tid in rows:
+        _event(events, tid, "rule.notified", {"message": action["message"]})
+
+
+_HANDLERS: dict[str, t.Callable[..., None]] = {
+    "set_priority": _priority, "raise_priority": _priority, "set_status": _status,
+    "note": _messages, "reply": _messages, "notify": _notify,
+}
+
+
+def _record(s: Session, spec: Spec, rows: Rows, events: list[dict[str, t.Any]],
+            now: dt.datetime) -> None:
+    """Insert the history rows in one statement and hand them to the unit of work."""
+    if not events:
+        return
+    params = [{**e, "actor_kind": "rule", "actor_name": spec.actor.name, "at": now}
+              for e in events]
+    inserted = s.scalars(
+        insert(TicketEvent).returning(TicketEvent, sort_by_parameter_order=True), params).all()
+    pending = s.info.setdefault(_EVENTS, [])
+    pending.extend((row, rows[row.ticket_id]["group_id"]) for row in inserted)
