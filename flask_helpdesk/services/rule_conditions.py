@@ -177,16 +177,21 @@ def _ref(model: str) -> t.Callable[[str, Value], Value]:
 
 
 def _priority_validate(op: str, value: Value) -> Value:
-    values = value if op in ("in", "not_in") else [value]
-    _choice(PRIORITIES, "priority")("in", values)
-    return [PRIORITIES.index(x) for x in values] if op in ("in", "not_in") else PRIORITIES.index(
-        value)
+    _choice(PRIORITIES, "priority")("in", value if op in ("in", "not_in") else [value])
+    return value
+
+
+def _rank(value: Value) -> Value:
+    """Priority names as stored ranks (rules keep the names)."""
+    return [PRIORITIES.index(x) for x in value] if isinstance(value, list) else \
+        PRIORITIES.index(value)
 
 
 def _priority_field() -> Field:
     base = _scalar_ops(lambda: Ticket.priority, lambda tk: tk.priority)
 
     def sql(op: str, value: Value) -> ColumnElement[bool]:
+        value = _rank(value)
         if op == "at_least":
             return t.cast("ColumnElement[bool]", Ticket.priority >= value)
         if op == "below":
@@ -194,6 +199,7 @@ def _priority_field() -> Field:
         return t.cast("ColumnElement[bool]", base["sql"](op, value))
 
     def check(facts: Facts, op: str, value: Value) -> bool:
+        value = _rank(value)
         if op == "at_least":
             return bool(facts.ticket.priority >= value)
         if op == "below":
