@@ -348,7 +348,14 @@ def execute_run(run_id: int, *, batch_size: int = BATCH_SIZE) -> RuleRun:
     if run is None or run.state not in ("queued", "running"):
         raise LookupError(f"rule run {run_id} is not waiting to run")
     spec = Spec.of(s.get_one(Rule, run.rule_id))
-    ids = candidates(spec, now=utcnow())
+    now = utcnow()
+    if spec.trigger == "time":
+        # The ledger holds manual firings too, so the tick does not repeat them.
+        with transaction() as tx:
+            due = _due(spec, now=now, after=0, limit=None)
+            ids = _record_firings(tx, spec, due, now) if due else []
+    else:
+        ids = candidates(spec, now=now)
     _progress(run_id, state="running", total=len(ids))
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]

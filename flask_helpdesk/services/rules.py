@@ -281,3 +281,40 @@ def get_run(run_id: int, *, actor: Actor) -> RuleRun:
         raise NotFound(_("Rule run %(id)s does not exist.", id=run_id))
     return run
 
+
+
+def default_rules() -> list[dict[str, t.Any]]:
+    """The example rules :func:`install_defaults` adds (translated texts)."""
+    pending = {"field": "status", "op": "is", "value": "pending"}
+    reminded = {"field": "tags", "op": "has_any", "value": ["reminded"]}
+    return [
+        {"name": str(_("Remind pending customers after 24 hours")),
+         "when": {"type": "time", "since": "status_changed", "minutes": 24 * 60},
+         "conditions": {"all": [pending]},
+         "actions": [{"type": "reply", "text": str(_(
+             "Hello {customer_name}, we are still waiting for your answer on ticket"
+             " #{ticket_id}. Reply to this message and we will continue."))},
+             {"type": "add_tags", "tags": ["reminded"]}]},
+        {"name": str(_("Forget the reminder when the customer answers")),
+         "when": {"type": "event", "on": "message.received"},
+         "conditions": {"all": [reminded]},
+         "actions": [{"type": "remove_tags", "tags": ["reminded"]}]},
+        {"name": str(_("Resolve pending tickets 72 hours after the reminder")),
+         "when": {"type": "time", "since": "last_agent_reply", "minutes": 72 * 60},
+         "conditions": {"all": [pending, reminded]},
+         "actions": [{"type": "set_status", "status": "resolved"},
+                     {"type": "note", "text": str(_(
+                         "Resolved automatically: no answer 72 hours after the reminder."))}]},
+        {"name": str(_("Close tickets resolved for 7 days")),
+         "when": {"type": "time", "since": "status_changed", "minutes": 7 * 24 * 60},
+         "conditions": {"all": [{"field": "status", "op": "is", "value": "resolved"}]},
+         "actions": [{"type": "set_status", "status": "closed"}]},
+    ]
+
+
+def install_defaults(*, actor: Actor) -> list[Rule]:
+    """Add the shipped example rules, disabled, skipping names already taken."""
+    require_role(actor, "manager")
+    taken = set(session().scalars(select(Rule.name)))
+    return [create_rule(actor=actor, **spec) for spec in default_rules()
+            if spec["name"] not in taken]
