@@ -246,10 +246,11 @@ def validate(actions: object) -> list[dict[str, t.Any]]:
     known = registry()
     out = []
     for action in actions:
-        if not isinstance(action, dict) or action.get("type") not in known:
+        kind = action.get("type") if isinstance(action, dict) else None
+        if not isinstance(kind, str) or kind not in known:
             raise ValidationError(
                 _("Unknown action %(type)s; known: %(known)s.",
-                  type=action.get("type") if isinstance(action, dict) else action,
+                  type=kind if isinstance(kind, str) else action,
                   known=", ".join(sorted(known))), field="actions")
         out.append(known[action["type"]].validate(dict(action)))
     return out

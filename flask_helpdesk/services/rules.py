@@ -107,7 +107,7 @@ def validate_when(when: object) -> dict[str, t.Any]:
         return {"type": "event", "on": on}
     _only(when, {"type", "on", "field", "from", "to"})
     name = when.get("field")
-    if name not in WATCHED_FIELDS and not (
+    if not isinstance(name, str) or name not in WATCHED_FIELDS and not (
             isinstance(name, str) and name.startswith("custom_fields.") and len(name) > 14):
         raise ValidationError(_("when.field must be one of: %(allowed)s.", allowed=", ".join(
             (*WATCHED_FIELDS, "custom_fields.<name>"))), field="when")
