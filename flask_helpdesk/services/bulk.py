@@ -7,16 +7,24 @@ per ticket: one ``UPDATE`` per new value, one multi-row ``INSERT`` of the
 messages and one of the history events. Each change is still a
 :class:`~flask_helpdesk.models.TicketEvent` naming the rule, dispatched after
 the commit like any service's, and replies are queued in the outbox.
+
+The search documents of the tickets are not rebuilt for the rule's own notes
+and replies (the texts are the rule's, the same on every ticket); they are
+included the next time the ticket changes.
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..events import Event
+from ..events import dispatch
+from ..extension import get_state
 from ..models import Agent
 from ..models import Customer
 from ..models import Message
@@ -26,9 +34,7 @@ from ..models import utcnow
 from ..models.ticket import PRIORITIES
 from ..models.ticket import TRANSITIONS
 from . import rule_conditions
-from ._uow import _EVENTS
 from ._uow import transaction
-from .search import touch
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -71,7 +77,8 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
         for action in spec.actions:
             _HANDLERS[action["type"]](s, spec, action, rows, events, now)
         s.execute(update(Ticket).where(Ticket.id.in_(list(rows))).values(updated_at=now))
-        _record(s, spec, rows, events, now)
+        committed = _record(s, spec, rows, events, now)
+    dispatch(get_state(), committed)
     return len(rows)
 
 
@@ -129,14 +136,12 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             "delivery_state": "queued" if reply else None,
             "next_attempt_at": now if reply else None,
         })
-    message_ids = s.scalars(
-        insert(Message).returning(Message.id, sort_by_parameter_order=True), params).all()
+    message_ids = insert_ids(s, Message.__table__, params)
     for tid, message_id, p in zip(ids, message_ids, params, strict=True):
         data = {"message_id": message_id, "channel": p["channel"]}
         if reply:
             data["delivery"] = "queued"
         _event(events, tid, "message.replied" if reply else "note.added", data)
-        touch(tid)
     if reply:
         s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(last_agent_reply_at=now))
 
@@ -153,14 +158,35 @@ _HANDLERS: dict[str, t.Callable[..., None]] = {
 }
 
 
+def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list[int]:
+    """Insert rows in few statements and return their ids in the order of ``params``.
+
+    PostgreSQL answers with ``RETURNING`` in batches. On SQLite ``RETURNING``
+    in a guaranteed order means one statement per row, so the rows go in with
+    one ``executemany`` and the ids are read back: the transaction began with
+    ``BEGIN IMMEDIATE``, so no other writer can interleave ids.
+    """
+    if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
+        return list(s.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                              params))
+    before = s.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    s.execute(insert(table), params)
+    ids = list(s.scalars(select(table.c.id).where(table.c.id > before).order_by(table.c.id)))
+    if len(ids) != len(params):
+        raise RuntimeError("another writer inserted rows during a bulk insert")
+    return ids
+
+
 def _record(s: Session, spec: Spec, rows: Rows, events: list[dict[str, t.Any]],
-            now: dt.datetime) -> None:
-    """Insert the history rows in one statement and hand them to the unit of work."""
+            now: dt.datetime) -> list[Event]:
+    """Insert the history rows in one statement; return them as events to dispatch."""
     if not events:
-        return
-    params = [{**e, "actor_kind": "rule", "actor_name": spec.actor.name, "at": now}
-              for e in events]
-    inserted = s.scalars(
-        insert(TicketEvent).returning(TicketEvent, sort_by_parameter_order=True), params).all()
-    pending = s.info.setdefault(_EVENTS, [])
-    pending.extend((row, rows[row.ticket_id]["group_id"]) for row in inserted)
+        return []
+    actor = spec.actor
+    params = [{**e, "actor_kind": actor.kind, "actor_name": actor.name, "at": now,
+               "actor_agent_id": None, "actor_customer_id": None} for e in events]
+    ids = insert_ids(s, TicketEvent.__table__, params)
+    return [Event(id=event_id, type=p["type"], ticket_id=p["ticket_id"],
+                  group_id=rows[p["ticket_id"]]["group_id"], actor_kind=actor.kind,
+                  actor_agent_id=None, actor_customer_id=None, actor_name=actor.name,
+                  data=p["data"], at=now) for event_id, p in zip(ids, params, strict=True)]
