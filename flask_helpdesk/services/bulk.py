@@ -15,12 +15,19 @@ included the next time the ticket changes.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
+from sqlalchemy import JSON
+from sqlalchemy import Integer
+from sqlalchemy import any_
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..events import Event
 from ..events import dispatch
@@ -66,7 +73,7 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
             Agent.name.label("agent_name"),
         ).join(Customer, Customer.id == Ticket.customer_id).outerjoin(
             Agent, Agent.id == Ticket.assignee_id,
-        ).where(Ticket.id.in_(ticket_ids), Ticket.merged_into_id.is_(None),
+        ).where(id_in(Ticket.id, ticket_ids), Ticket.merged_into_id.is_(None),
                 rule_conditions.to_sql(spec.conditions))
         if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
             query = query.with_for_update(of=Ticket)
@@ -76,7 +83,7 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
         events: list[dict[str, t.Any]] = []
         for action in spec.actions:
             _HANDLERS[action["type"]](s, spec, action, rows, events, now)
-        s.execute(update(Ticket).where(Ticket.id.in_(list(rows))).values(updated_at=now))
+        s.execute(update(Ticket).where(id_in(Ticket.id, list(rows))).values(updated_at=now))
         committed = _record(s, spec, rows, events, now)
     dispatch(get_state(), committed)
     return len(rows)
@@ -100,7 +107,7 @@ def _priority(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             row["priority"] = rank
             by_rank.setdefault(rank, []).append(tid)
     for rank, ids in by_rank.items():
-        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(priority=rank))
+        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(priority=rank))
 
 
 def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
@@ -111,7 +118,7 @@ def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
         _event(events, tid, "ticket.status_changed", {"old": rows[tid]["status"], "new": new})
         rows[tid]["status"] = new
     if ids:
-        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(
+        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(
             status=new, status_changed_at=now))
 
 
@@ -143,7 +150,7 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             data["delivery"] = "queued"
         _event(events, tid, "message.replied" if reply else "note.added", data)
     if reply:
-        s.execute(update(Ticket).where(Ticket.id.in_(ids)).values(last_agent_reply_at=now))
+        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(last_agent_reply_at=now))
 
 
 def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
@@ -159,22 +166,46 @@ _HANDLERS: dict[str, t.Callable[..., None]] = {
 
 
 def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list[int]:
-    """Insert rows in few statements and return their ids in the order of ``params``.
+    """Insert rows in one statement and return their ids in the order of ``params``.
 
-    PostgreSQL answers with ``RETURNING`` in batches. On SQLite ``RETURNING``
-    in a guaranteed order means one statement per row, so the rows go in with
-    one ``executemany`` and the ids are read back: the transaction began with
-    ``BEGIN IMMEDIATE``, so no other writer can interleave ids.
+    PostgreSQL gets one ``INSERT ... SELECT FROM unnest(arrays)`` (one
+    parameter per column, not per value: thousands of placeholders make the
+    driver slow). On SQLite ``RETURNING`` in a guaranteed order means one
+    statement per row, so the rows go in with one ``executemany`` and the ids
+    are read back: the transaction began with ``BEGIN IMMEDIATE``, so no other
+    writer can interleave ids.
     """
-    if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
-        return list(s.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                              params))
+    dialect = s.get_bind(mapper=Ticket.__mapper__).dialect
+    if dialect.name == "postgresql":
+        quote = dialect.identifier_preparer.quote
+        columns, arrays, binds = list(params[0]), [], {}
+        for i, name in enumerate(columns):
+            column = table.c[name]
+            values = [p[name] for p in params]
+            if isinstance(column.type, JSON):
+                values = [json.dumps(v) for v in values]
+            binds[f"p{i}"] = values
+            arrays.append(f"CAST(:p{i} AS {column.type.compile(dialect=dialect)}[])")
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+               f" SELECT * FROM unnest({', '.join(arrays)}) RETURNING id")
+        # ids come from the sequence in the order unnest yields the rows.
+        return sorted(s.scalars(text(sql), binds))
     before = s.scalar(select(func.coalesce(func.max(table.c.id), 0)))
     s.execute(insert(table), params)
     ids = list(s.scalars(select(table.c.id).where(table.c.id > before).order_by(table.c.id)))
     if len(ids) != len(params):
         raise RuntimeError("another writer inserted rows during a bulk insert")
     return ids
+
+
+def id_in(column: t.Any, ids: list[int]) -> t.Any:
+    """``column IN ids``; on PostgreSQL ``= ANY(array)``, one parameter for any count."""
+    from ..extension import get_state
+
+    state = get_state()
+    if state.db.engines[state.config.database_bind_key].dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _record(s: Session, spec: Spec, rows: Rows, events: list[dict[str, t.Any]],
