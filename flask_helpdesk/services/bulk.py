@@ -81,12 +81,23 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
         if not rows:
             return 0
         events: list[dict[str, t.Any]] = []
+        for row in rows.values():
+            row["_set"] = {"updated_at": now}
         for action in spec.actions:
             _HANDLERS[action["type"]](s, spec, action, rows, events, now)
-        s.execute(update(Ticket).where(id_in(Ticket.id, list(rows))).values(updated_at=now))
+        _update(s, rows)
         committed = _record(s, spec, rows, events, now)
     dispatch(get_state(), committed)
     return len(rows)
+
+
+def _update(s: Session, rows: Rows) -> None:
+    """One ``UPDATE`` per distinct set of new values: each ticket row is written once."""
+    groups: dict[tuple[tuple[str, t.Any], ...], list[int]] = {}
+    for tid, row in rows.items():
+        groups.setdefault(tuple(sorted(row["_set"].items())), []).append(tid)
+    for values, ids in groups.items():
+        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(dict(values)))
 
 
 def _event(events: list[dict[str, t.Any]], ticket_id: int, type: str,
@@ -96,7 +107,6 @@ def _event(events: list[dict[str, t.Any]], ticket_id: int, type: str,
 
 def _priority(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
               events: list[dict[str, t.Any]], now: dt.datetime) -> None:
-    by_rank: dict[int, list[int]] = {}
     for tid, row in rows.items():
         rank = (min(row["priority"] + 1, len(PRIORITIES) - 1)
                 if action["type"] == "raise_priority" else PRIORITIES.index(action["priority"]))
@@ -104,10 +114,7 @@ def _priority(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             _event(events, tid, "ticket.updated", {
                 "field": "priority", "old": PRIORITIES[row["priority"]],
                 "new": PRIORITIES[rank]})
-            row["priority"] = rank
-            by_rank.setdefault(rank, []).append(tid)
-    for rank, ids in by_rank.items():
-        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(priority=rank))
+            row["priority"] = row["_set"]["priority"] = rank
 
 
 def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
@@ -117,9 +124,7 @@ def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
     for tid in ids:
         _event(events, tid, "ticket.status_changed", {"old": rows[tid]["status"], "new": new})
         rows[tid]["status"] = new
-    if ids:
-        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(
-            status=new, status_changed_at=now))
+        rows[tid]["_set"].update(status=new, status_changed_at=now)
 
 
 def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
@@ -149,8 +154,8 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
         if reply:
             data["delivery"] = "queued"
         _event(events, tid, "message.replied" if reply else "note.added", data)
-    if reply:
-        s.execute(update(Ticket).where(id_in(Ticket.id, ids)).values(last_agent_reply_at=now))
+        if reply:
+            rows[tid]["_set"]["last_agent_reply_at"] = now
 
 
 def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
