@@ -77,6 +77,10 @@ DEFAULTS: dict[str, t.Any] = {
     #: worker's ticker, or by ``flask helpdesk scheduler``; 0 turns the
     #: embedded ticker off.
     "HELPDESK_RULES_TICK_INTERVAL": 60,
+    #: Key of the HMAC-SHA256 signature of rule webhooks (``None``: unsigned).
+    "HELPDESK_WEBHOOK_SECRET": None,
+    #: Seconds a rule webhook may take before it is retried.
+    "HELPDESK_WEBHOOK_TIMEOUT": 10,
 }
 
 

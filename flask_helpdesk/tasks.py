@@ -122,6 +122,13 @@ def rules_run(run_id: int) -> None:
     automation.execute_run(run_id)
 
 
+def rules_webhook(event_id: int) -> None:
+    """POST a rule's webhook (signed with HMAC-SHA256); an error makes dramatiq retry."""
+    from .services import automation
+
+    automation.call_webhook(event_id)
+
+
 #: Core jobs: name -> (body, dramatiq actor options). Delivery errors are
 #: retried by the outbox itself (backoff recorded in the database); dramatiq's
 #: own retries only cover unexpected errors such as a lost database.
@@ -131,6 +138,8 @@ JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
     "rules_tick": (rules_tick, {"max_retries": 0}),
     "rules_apply": (rules_apply, {"max_retries": 3, "min_backoff": 1000}),
     "rules_run": (rules_run, {"max_retries": 0}),
+    "rules_webhook": (rules_webhook, {"max_retries": 5, "min_backoff": 1000,
+                                      "max_backoff": 300_000}),
 }
 
 

@@ -342,6 +342,62 @@ def _paused(rule_id: int) -> bool:
     return not session().scalar(select(Rule.enabled).where(Rule.id == rule_id))
 
 
+# ------------------------------------------------------------------ webhooks
+
+def webhook_payload(event_id: int) -> tuple[str, bytes] | None:
+    """The URL and JSON body of a queued webhook call, or None if its event is gone."""
+    import json
+
+    from ..models import TicketEvent
+
+    s = session()
+    event = s.get(TicketEvent, event_id)
+    if event is None or event.type != "rule.webhook_queued":
+        return None
+    ticket = s.get_one(Ticket, event.ticket_id)
+    body = {
+        "event": "rule.webhook", "event_id": event.id, "rule": event.actor_name.removeprefix(
+            "Rule: "), "at": event.at.isoformat() + "Z",
+        "ticket": {"id": ticket.id, "subject": ticket.subject, "status": ticket.status,
+                   "priority": ticket.priority_name, "channel": ticket.channel,
+                   "group_id": ticket.group_id, "assignee_id": ticket.assignee_id,
+                   "customer_id": ticket.customer_id},
+    }
+    return str(event.data["url"]), json.dumps(body, sort_keys=True).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Helpdesk-Signature`` header value: ``sha256=<hex HMAC>``."""
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def call_webhook(event_id: int) -> None:
+    """POST the webhook of a ``rule.webhook_queued`` event.
+
+    :raises OSError: The request failed or timed out, or the answer was not
+        2xx; the job is retried with backoff.
+    """
+    import urllib.request
+
+    found = webhook_payload(event_id)
+    if found is None:
+        return
+    url, body = found
+    config = get_state().config
+    headers = {"Content-Type": "application/json", "User-Agent": "flask-helpdesk",
+               "X-Helpdesk-Event": str(event_id)}
+    secret = config["HELPDESK_WEBHOOK_SECRET"]
+    if secret:
+        headers["X-Helpdesk-Signature"] = sign(secret, body)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=config["HELPDESK_WEBHOOK_TIMEOUT"]) as answer:
+        if not 200 <= answer.status < 300:
+            raise OSError(f"webhook {url} answered {answer.status}")
+
+
 # --------------------------------------------------------------- manual runs
 
 def execute_run(run_id: int, *, batch_size: int = BATCH_SIZE) -> RuleRun:

@@ -188,6 +188,23 @@ def _notify(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> Non
     record(ticket, "rule.notified", actor, {"message": action["message"]})
 
 
+def _url(value: t.Any) -> str:
+    from urllib.parse import urlsplit
+
+    url = v.text(value, "url", max_length=2000)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(_("The webhook URL must start with http:// or https:// and"
+                                " name a host."), field="actions")
+    return url
+
+
+def _webhook(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    """Record the call; the rules plugin sends the job after the commit."""
+    ticket = session().get_one(Ticket, ticket_id)
+    record(ticket, "rule.webhook_queued", actor, {"url": action["url"]})
+
+
 def _text(value: t.Any) -> str:
     return v.text(value, "message", max_length=TEXT_MAX)
 
@@ -219,6 +236,7 @@ ACTIONS: dict[str, Action] = {
     "reply": Action(_template, _reply),
     "note": Action(_template, _note),
     "notify": Action(_fields({"message": _text}), _notify),
+    "webhook": Action(_fields({"url": _url}), _webhook),
 }
 
 

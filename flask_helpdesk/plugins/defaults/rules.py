@@ -15,4 +15,6 @@ if t.TYPE_CHECKING:
 def helpdesk_ticket_event(helpdesk: HelpdeskState, event: Event) -> None:
     from ...services import automation
 
+    if event.type == "rule.webhook_queued":
+        helpdesk.jobs.send("rules_webhook", event.id)
     automation.on_event(helpdesk, event)
