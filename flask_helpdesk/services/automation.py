@@ -288,15 +288,17 @@ def _record_firings(s: t.Any, spec: Spec, due: list[tuple[int, dt.datetime]],
                     now: dt.datetime) -> list[int]:
     """Insert the ledger rows, skipping those a concurrent tick inserted first."""
     from sqlalchemy import insert
-    from sqlalchemy.dialects import postgresql
 
     table: t.Any = RuleFiring.__table__
     rows = [{"rule_id": spec.id, "ticket_id": tid, "anchor": at, "fired_at": now}
             for tid, at in due]
-    if s.get_bind(mapper=RuleFiring.__mapper__).dialect.name == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing(
-            index_elements=["rule_id", "ticket_id", "anchor"]).returning(table.c.ticket_id)
-        return sorted(s.scalars(stmt, rows))
+    dialect = s.get_bind(mapper=RuleFiring.__mapper__).dialect
+    if dialect.name == "postgresql":
+        from .bulk import pg_insert_from_json
+
+        stmt, params = pg_insert_from_json(dialect, table, rows, returning="ticket_id",
+                                           suffix="ON CONFLICT DO NOTHING")
+        return sorted(s.scalars(stmt, params))
     # SQLite: the transaction began with BEGIN IMMEDIATE, so no other tick can
     # have inserted these rows since _due() found them missing.
     s.execute(insert(table), rows)

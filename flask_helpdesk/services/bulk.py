@@ -15,10 +15,10 @@ included the next time the ticket changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import typing as t
 
-from sqlalchemy import JSON
 from sqlalchemy import Integer
 from sqlalchemy import any_
 from sqlalchemy import func
@@ -44,8 +44,6 @@ from . import rule_conditions
 from ._uow import transaction
 
 if t.TYPE_CHECKING:
-    import datetime as dt
-
     from sqlalchemy.orm import Session
 
     from .automation import Spec
@@ -173,34 +171,46 @@ _HANDLERS: dict[str, t.Callable[..., None]] = {
 def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list[int]:
     """Insert rows in one statement and return their ids in the order of ``params``.
 
-    PostgreSQL gets one ``INSERT ... SELECT FROM unnest(arrays)`` (one
-    parameter per column, not per value: thousands of placeholders make the
-    driver slow). On SQLite ``RETURNING`` in a guaranteed order means one
+    PostgreSQL gets one ``INSERT ... SELECT FROM jsonb_to_recordset`` (see
+    :func:`pg_insert_from_json`). On SQLite ``RETURNING`` in a guaranteed order means one
     statement per row, so the rows go in with one ``executemany`` and the ids
     are read back: the transaction began with ``BEGIN IMMEDIATE``, so no other
     writer can interleave ids.
     """
     dialect = s.get_bind(mapper=Ticket.__mapper__).dialect
     if dialect.name == "postgresql":
-        quote = dialect.identifier_preparer.quote
-        columns, arrays, binds = list(params[0]), [], {}
-        for i, name in enumerate(columns):
-            column = table.c[name]
-            values = [p[name] for p in params]
-            if isinstance(column.type, JSON):
-                values = [json.dumps(v) for v in values]
-            binds[f"p{i}"] = values
-            arrays.append(f"CAST(:p{i} AS {column.type.compile(dialect=dialect)}[])")
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"
-               f" SELECT * FROM unnest({', '.join(arrays)}) RETURNING id")
-        # ids come from the sequence in the order unnest yields the rows.
-        return sorted(s.scalars(text(sql), binds))
+        # ids come from the sequence in the order the rows are read.
+        return sorted(s.scalars(*pg_insert_from_json(dialect, table, params,
+                                                     returning="id")))
     before = s.scalar(select(func.coalesce(func.max(table.c.id), 0)))
     s.execute(insert(table), params)
     ids = list(s.scalars(select(table.c.id).where(table.c.id > before).order_by(table.c.id)))
     if len(ids) != len(params):
         raise RuntimeError("another writer inserted rows during a bulk insert")
     return ids
+
+
+def pg_insert_from_json(dialect: t.Any, table: t.Any, params: list[dict[str, t.Any]], *,
+                        returning: str, suffix: str = "") -> tuple[t.Any, dict[str, str]]:
+    """``INSERT ... SELECT FROM jsonb_to_recordset(:rows)``: every row in one parameter.
+
+    Thousands of placeholders (or text arrays) make psycopg spend most of the
+    time building the query; one JSON document is encoded by the json module.
+    """
+    quote = dialect.identifier_preparer.quote
+    columns = list(params[0])
+    names = ", ".join(quote(c) for c in columns)
+    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM"
+           f" jsonb_to_recordset(CAST(:rows AS JSONB)) AS r({record}) {suffix}"
+           f" RETURNING {quote(returning)}")
+    return text(sql), {"rows": json.dumps(params, default=_json_value)}
+
+
+def _json_value(value: t.Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
 def id_in(column: t.Any, ids: list[int]) -> t.Any:
