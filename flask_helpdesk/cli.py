@@ -47,6 +47,8 @@ def make_cli() -> click.Group:
     cli.add_command(config_command)
     cli.add_command(plugins_command)
     cli.add_command(outbox_group)
+    cli.add_command(run_rule_command)
+    cli.add_command(scheduler_command)
     from .demo import demo_data_command
 
     cli.add_command(demo_data_command)
@@ -232,6 +234,60 @@ def worker_command(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo(_("Helpdesk worker stopped."))
+
+
+# -------------------------------------------------------------------- rules
+
+
+@click.command("run-rule")
+@click.argument("name")
+@with_appcontext
+def run_rule_command(name: str) -> None:
+    """Run a rule now over every ticket meeting its conditions, in this process."""
+    from .services import SYSTEM
+    from .services import automation
+    from .services import rules
+
+    try:
+        rule = rules.get_rule_by_name(name, actor=SYSTEM)
+        run = automation.execute_run(rules.run_rule(rule.id, actor=SYSTEM, send=False).id)
+    except HelpdeskError as exc:
+        raise _fail(exc) from None
+    _finish_embedded_jobs(get_state())
+    click.echo(_("Rule %(name)s: %(total)d tickets, %(touched)d changed, %(skipped)d skipped,"
+                 " %(failed)d failed.", name=name, total=run.total, touched=run.touched,
+                 skipped=run.skipped, failed=run.failed))
+    if run.state != "done":
+        raise click.ClickException(_("The rule was paused: %(error)s", error=run.error))
+
+
+@click.command("scheduler")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds between ticks [default: HELPDESK_RULES_TICK_INTERVAL].")
+@click.option("--once", is_flag=True, help="Send one tick and exit.")
+@with_appcontext
+def scheduler_command(interval: float | None, once: bool) -> None:
+    """Send the time-rules tick to the shared broker periodically (run exactly one)."""
+    state = get_state()
+    if state.jobs.embedded or state.config.broker_url == "stub":
+        raise click.ClickException(_(
+            "The scheduler needs a shared broker: set HELPDESK_BROKER_URL to a redis:// or"
+            " amqp:// URL. The embedded broker ticks inside the web process."))
+    every = interval or float(state.config["HELPDESK_RULES_TICK_INTERVAL"]) or 60.0
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_args: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(_("Helpdesk scheduler: a rules tick every %(seconds)s s.", seconds=every))
+    try:
+        while True:
+            state.jobs.send("rules_tick")
+            if once or stop.wait(every):
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        state.jobs.broker.close()
+    click.echo(_("Helpdesk scheduler stopped."))
 
 
 # ------------------------------------------------------------- create-agent

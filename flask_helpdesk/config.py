@@ -76,6 +76,14 @@ DEFAULTS: dict[str, t.Any] = {
     #: Key that encrypts channel account secrets (mailbox passwords, tokens)
     #: at rest; any string, or ``None`` to use the app's ``SECRET_KEY``.
     "HELPDESK_SECRET_KEY": None,
+    #: Seconds between two evaluations of the time rules: by the embedded
+    #: worker's ticker, or by ``flask helpdesk scheduler``; 0 turns the
+    #: embedded ticker off.
+    "HELPDESK_RULES_TICK_INTERVAL": 60,
+    #: Key of the HMAC-SHA256 signature of rule webhooks (``None``: unsigned).
+    "HELPDESK_WEBHOOK_SECRET": None,
+    #: Seconds a rule webhook may take before it is retried.
+    "HELPDESK_WEBHOOK_TIMEOUT": 10,
 }
 
 

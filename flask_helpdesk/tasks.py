@@ -101,12 +101,45 @@ def sweep_outbox() -> None:
     outbox.sweep()
 
 
+def rules_tick() -> None:
+    """Fire the time rules on every due ticket (sent periodically by the scheduler)."""
+    from .services import automation
+
+    automation.tick()
+
+
+def rules_apply(rule_id: int, ticket_ids: list[int]) -> None:
+    """Apply a time rule to a batch of tickets it fired on (ledger rows already committed)."""
+    from .services import automation
+
+    automation.apply_batch(rule_id, ticket_ids)
+
+
+def rules_run(run_id: int) -> None:
+    """Run a manual "run rule" request to its end, recording progress."""
+    from .services import automation
+
+    automation.execute_run(run_id)
+
+
+def rules_webhook(event_id: int) -> None:
+    """POST a rule's webhook (signed with HMAC-SHA256); an error makes dramatiq retry."""
+    from .services import automation
+
+    automation.call_webhook(event_id)
+
+
 #: Core jobs: name -> (body, dramatiq actor options). Delivery errors are
 #: retried by the outbox itself (backoff recorded in the database); dramatiq's
 #: own retries only cover unexpected errors such as a lost database.
 JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
     "deliver_message": (deliver_message, {"max_retries": 3, "min_backoff": 1000}),
     "sweep_outbox": (sweep_outbox, {"max_retries": 0}),
+    "rules_tick": (rules_tick, {"max_retries": 0}),
+    "rules_apply": (rules_apply, {"max_retries": 3, "min_backoff": 1000}),
+    "rules_run": (rules_run, {"max_retries": 0}),
+    "rules_webhook": (rules_webhook, {"max_retries": 5, "min_backoff": 1000,
+                                      "max_backoff": 300_000}),
 }
 
 
@@ -135,18 +168,20 @@ def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
 
 
 class Sweeper:
-    """A thread that sends the ``helpdesk.sweep_outbox`` job periodically.
+    """A thread that sends a job periodically: the outbox sweep, or the rules tick.
 
-    The first sweep is sent at once, so replies left behind by a restart go
+    The first one is sent at once, so replies left behind by a restart go
     out without waiting a whole interval.
 
     :param jobs: The jobs of the app.
-    :param interval: Seconds between two sweeps.
+    :param interval: Seconds between two sends.
+    :param job: The job to send.
     """
 
-    def __init__(self, jobs: Jobs, interval: float) -> None:
+    def __init__(self, jobs: Jobs, interval: float, job: str = "sweep_outbox") -> None:
         self.jobs = jobs
         self.interval = interval
+        self.job = job
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="helpdesk-sweeper", daemon=True)
 
@@ -162,10 +197,10 @@ class Sweeper:
     def _run(self) -> None:
         while True:
             try:
-                self.jobs.actors["sweep_outbox"].send()
+                self.jobs.actors[self.job].send()
             except Exception:
                 # A broker outage must not kill the sweeper: try again next time.
-                log.exception("could not send the outbox sweep")
+                log.exception("could not send the periodic job %s", self.job)
             if self._stop.wait(self.interval):
                 return
 
@@ -194,6 +229,9 @@ class Jobs:
         self.actors: dict[str, dramatiq.Actor[t.Any, t.Any]] = {}
         self.worker: dramatiq.Worker | None = None
         self.sweeper: Sweeper | None = None
+        self.ticker: Sweeper | None = None
+        #: Seconds between two rules ticks of the embedded worker (0: none).
+        self.tick_interval = float(app.config.get("HELPDESK_RULES_TICK_INTERVAL", 60))
         self._lock = threading.Lock()
         self._closed = False
         for name, (fn, options) in JOBS.items():
@@ -281,6 +319,9 @@ class Jobs:
             if sweep and self.sweep_interval > 0:
                 self.sweeper = Sweeper(self, self.sweep_interval)
                 self.sweeper.start()
+            if sweep and self.tick_interval > 0:
+                self.ticker = Sweeper(self, self.tick_interval, "rules_tick")
+                self.ticker.start()
             atexit.register(self.stop)
             log.info("embedded helpdesk worker started (%d threads)", self.worker_threads)
 
@@ -300,9 +341,10 @@ class Jobs:
             if self._closed:
                 return
             self._closed = True
-            if self.sweeper is not None:
-                self.sweeper.stop()
-                self.sweeper = None
+            for thread in (self.sweeper, self.ticker):
+                if thread is not None:
+                    thread.stop()
+            self.sweeper = self.ticker = None
             if self.worker is not None:
                 self.worker.stop(timeout=timeout_ms)
                 self.worker = None

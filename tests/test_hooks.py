@@ -174,3 +174,38 @@ def test_hook_helpdesk_ticket_event(app_factory) -> None:
             tickets.update_ticket(ticket.id, actor=SYSTEM,
                                   changes=TicketChanges(priority="urgent", status="bogus"))
         assert seen == []  # rolled back: nothing dispatched
+
+
+def test_hook_helpdesk_register_rule_actions(app_factory) -> None:
+    from flask_helpdesk.services import customers
+    from flask_helpdesk.services import rules
+
+    class Escalate:
+        @hookimpl
+        def helpdesk_register_rule_actions(self):
+            def validate(action):
+                if action.get("level") not in (1, 2):
+                    raise ValidationError("escalate needs level 1 or 2.", field="actions")
+                return {"type": "escalate", "level": action["level"]}
+
+            def apply(ticket_id, actor, action):
+                tickets.update_ticket(ticket_id, actor=actor, changes=TicketChanges(
+                    add_tags=[f"level-{action['level']}"]))
+
+            return {"escalate": {"validate": validate, "apply": apply}}
+
+    app = app_factory(plugins=[Escalate()])
+    with app.app_context():
+        with pytest.raises(ValidationError, match="level 1 or 2"):
+            rules.create_rule(actor=SYSTEM, name="bad", when={"type": "manual"},
+                              actions=[{"type": "escalate", "level": 7}])
+        rules.create_rule(actor=SYSTEM, name="esc", enabled=True,
+                          when={"type": "event", "on": "ticket.created"},
+                          actions=[{"type": "escalate", "level": 2}])
+        customer = customers.create_customer(actor=SYSTEM, name="C",
+                                             identities=[("email", "c@example.org")])
+        ticket = tickets.create_ticket(actor=SYSTEM, customer_id=customer.id, subject="s",
+                                       text="t")
+        history = tickets.list_events(ticket.id, actor=SYSTEM)
+        tagged = [e for e in history if e.type == "ticket.tags_changed"]
+        assert [(e.data["added"], e.actor_name) for e in tagged] == [(["level-2"], "Rule: esc")]

@@ -25,6 +25,8 @@ if t.TYPE_CHECKING:
     from ..models import Group
     from ..models import Message
     from ..models import QuarantinedMessage
+    from ..models import Rule
+    from ..models import RuleRun
     from ..models import SavedView
     from ..models import Tag
     from ..models import Ticket
@@ -218,4 +220,22 @@ def quarantined(row: QuarantinedMessage) -> Json:
         "attempts": row.attempts,
         "created_at": iso(row.created_at),
         "last_attempt_at": iso(row.last_attempt_at),
+    }
+
+
+def rule(row: Rule) -> Json:
+    return {
+        "id": row.id, "name": row.name, "when": dict(row.when),
+        "conditions": dict(row.conditions), "actions": list(row.actions),
+        "position": row.position, "enabled": row.enabled, "error": row.error,
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
+
+
+def rule_run(row: RuleRun) -> Json:
+    return {
+        "id": row.id, "rule_id": row.rule_id, "state": row.state, "total": row.total,
+        "done": row.done, "touched": row.touched, "skipped": row.skipped,
+        "failed": row.failed, "error": row.error, "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
     }

@@ -263,7 +263,8 @@ def _decode(item: Json, index: int) -> InboundAttachment:
 
 def _form(schema: Json) -> Json:
     properties = schema["properties"]
-    unknown = sorted((set(request.form) | set(request.files)) - set(properties))
+    # A malformed part header can yield a field without a name (None).
+    unknown = sorted((set(request.form) | set(request.files)) - set(properties), key=str)
     if unknown:
         raise InvalidRequest(_("%(field)s is not a known field.", field=unknown[0]),
                              field=unknown[0])

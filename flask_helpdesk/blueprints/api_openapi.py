@@ -215,6 +215,23 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "created_at": DATETIME, "last_attempt_at": DATETIME,
         }),
         "QuarantinePage": _page("QuarantinedMessage"),
+        "Rule": _object({
+            "id": ID, "name": {"type": "string"}, "when": JSON_OBJECT,
+            "conditions": JSON_OBJECT, "actions": _array(JSON_OBJECT),
+            "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"},
+            "error": {"type": ["string", "null"]}, "created_at": DATETIME,
+            "updated_at": DATETIME,
+        }),
+        "RuleList": _list("Rule"),
+        "DryRun": _object({"total": {"type": "integer", "minimum": 0},
+                           "ticket_ids": _array(ID)}),
+        "RuleRun": _object({
+            "id": ID, "rule_id": ID, "state": _enum(["queued", "running", "done", "failed"]),
+            **{k: {"type": "integer", "minimum": 0}
+               for k in ("total", "done", "touched", "skipped", "failed")},
+            "error": {"type": ["string", "null"]}, "created_at": DATETIME,
+            "finished_at": NULLABLE_DATETIME,
+        }),
     }
 
 
@@ -313,6 +330,17 @@ def _request_schemas(state: HelpdeskState) -> Json:
         "ChannelAccountUpdate": _object({
             "name": _s(100, min_length=1), "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
             "secrets": {**JSON_OBJECT, "description": "Replaces every stored secret."},
+            "enabled": {"type": "boolean"},
+        }, required=()),
+        "RuleCreate": _object({
+            "name": _s(100, min_length=1),
+            "when": {**JSON_OBJECT, "description": "See docs/rules.rst."},
+            "conditions": JSON_OBJECT, "actions": _array(JSON_OBJECT),
+            "position": position, "enabled": {"type": "boolean"},
+        }, required=["name", "when", "actions"]),
+        "RuleUpdate": _object({
+            "name": _s(100, min_length=1), "when": JSON_OBJECT, "conditions": JSON_OBJECT,
+            "actions": _array(JSON_OBJECT), "position": position,
             "enabled": {"type": "boolean"},
         }, required=()),
         "TokenCreate": _object({
@@ -456,6 +484,22 @@ OPERATIONS: tuple[Operation, ...] = (
               "The tickets of a view, in its order", "views", "TicketPage", query=PAGE),
     Operation("countViews", "get", "/views/counts", "Ticket count of every view", "views",
               "ViewCountList"),
+    Operation("listRules", "get", "/rules", "Rules in run order (managers)", "rules",
+              "RuleList"),
+    Operation("createRule", "post", "/rules", "Add a rule (managers)", "rules", "Rule", 201,
+              body="RuleCreate"),
+    Operation("getRule", "get", "/rules/{rule_id}", "Get a rule", "rules", "Rule"),
+    Operation("updateRule", "patch", "/rules/{rule_id}", "Change, enable or pause a rule",
+              "rules", "Rule", body="RuleUpdate"),
+    Operation("deleteRule", "delete", "/rules/{rule_id}", "Delete a rule", "rules",
+              status=204),
+    Operation("dryRunRule", "get", "/rules/{rule_id}/dry-run",
+              "The tickets the rule would touch now", "rules", "DryRun", query=("limit",)),
+    Operation("runRule", "post", "/rules/{rule_id}/run",
+              "Run the rule over every matching ticket, in the background", "rules",
+              "RuleRun", 202),
+    Operation("getRuleRun", "get", "/rule-runs/{run_id}", "Progress of a rule run", "rules",
+              "RuleRun"),
     Operation("listTokens", "get", "/tokens", "API tokens", "tokens", "TokenList",
               query=("agent_id",)),
     Operation("createToken", "post", "/tokens", "Create an API token", "tokens", "NewToken",
@@ -574,7 +618,7 @@ def build_document(state: HelpdeskState) -> Json:
         "servers": [{"url": f"{state.config.url_prefix.rstrip('/')}/api/v1"}],
         "security": [{"token": []}, {"session": []}],
         "tags": [{"name": n} for n in ("tickets", "customers", "agents", "views", "channels",
-                                       "tokens", "meta")],
+                                       "rules", "tokens", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -28,6 +28,9 @@ from .event import TicketEvent
 from .message import Attachment
 from .message import Message
 from .message import ThreadKey
+from .rule import Rule
+from .rule import RuleFiring
+from .rule import RuleRun
 from .search import SearchDocument
 from .ticket import Tag
 from .ticket import Ticket
@@ -46,6 +49,9 @@ __all__ = [
     "Group",
     "Message",
     "QuarantinedMessage",
+    "Rule",
+    "RuleFiring",
+    "RuleRun",
     "SavedView",
     "SearchDocument",
     "Tag",

@@ -188,3 +188,34 @@ def helpdesk_ticket_event(helpdesk: HelpdeskState, event: Event) -> None:
 
     .. versionadded:: 0.1
     """
+
+
+# --------------------------------------------------------------------------
+# Rules and automation
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def helpdesk_register_rule_actions() -> dict[str, dict[str, t.Any]]:
+    """Add kinds of rule action.
+
+    Called whenever rules are validated or applied (saving a rule, running
+    one), in the web process, a worker or the CLI, inside an app context.
+
+    :return: ``{name: {"validate": fn, "apply": fn}}``. ``validate(action)``
+        takes the action dict (``{"type": name, ...}``) and returns it
+        normalized, or raises :class:`~flask_helpdesk.errors.ValidationError`
+        so that a bad rule is refused when it is saved. ``apply(ticket_id,
+        actor, action)`` changes the ticket through the public services with
+        ``actor`` (the rule's :class:`~flask_helpdesk.services.SystemActor`).
+
+    All results are collected. A name that is already taken (a core action
+    or another plugin's) raises :class:`RuntimeError`. The core's own
+    actions live in ``services/rule_actions.py``.
+
+    ``apply`` runs inside the rule's transaction: it must not commit, and
+    raising undoes every action of the rule on that ticket. Slow work (HTTP
+    calls) belongs in a job sent with ``helpdesk.jobs.send``.
+
+    .. versionadded:: 0.1
+    """

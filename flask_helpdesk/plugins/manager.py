@@ -18,7 +18,10 @@ log = logging.getLogger("flask_helpdesk.plugins")
 ENTRY_POINT_GROUP = "flask_helpdesk"
 
 #: Modules of the core's default behaviours, registered first.
-DEFAULT_PLUGINS: tuple[str, ...] = ("flask_helpdesk.plugins.defaults.web",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "flask_helpdesk.plugins.defaults.web",
+    "flask_helpdesk.plugins.defaults.rules",
+)
 
 #: Defaults that cannot be blocked: the helpdesk does not work without them.
 ESSENTIAL_PLUGINS: frozenset[str] = frozenset({"flask_helpdesk.plugins.defaults.web"})

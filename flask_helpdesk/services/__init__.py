@@ -11,6 +11,7 @@ show a user.
 from __future__ import annotations
 
 from . import agents
+from . import automation
 from . import channels
 from . import customers
 from . import inbound
@@ -18,6 +19,7 @@ from . import messages
 from . import outbox
 from . import permissions
 from . import quarantine
+from . import rules
 from . import search
 from . import tickets
 from . import views
@@ -28,6 +30,7 @@ from ._uow import transaction
 from ._validate import UNSET
 from .inbound import IngestResult
 from .inbound import ingest
+from .rules import RuleChanges
 from .tickets import TicketChanges
 from .views import Page
 from .views import TicketFilter
@@ -38,11 +41,13 @@ __all__ = [
     "Actor",
     "IngestResult",
     "Page",
+    "RuleChanges",
     "SystemActor",
     "TicketChanges",
     "TicketFilter",
     "agents",
     "channels",
+    "automation",
     "customers",
     "inbound",
     "ingest",
@@ -50,6 +55,7 @@ __all__ = [
     "outbox",
     "permissions",
     "quarantine",
+    "rules",
     "search",
     "tickets",
     "transaction",

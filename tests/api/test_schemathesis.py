@@ -34,6 +34,7 @@ from flask_helpdesk.services import channels
 from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import quarantine
+from flask_helpdesk.services import rules
 from flask_helpdesk.services import tickets
 from flask_helpdesk.services import views
 
@@ -65,12 +66,16 @@ class World:
         item = quarantine.quarantine_message(channel="web", account="site", raw=b"?",
                                              error="bad")
         attachment_id = messages.list_messages(ticket.id, actor=team.admin)[0].attachments[0].id
+        rule = rules.create_rule(actor=SYSTEM, name="Printers", when={"type": "manual"},
+                                 actions=[{"type": "add_tags", "tags": ["printer"]}])
+        run = rules.run_rule(rule.id, actor=SYSTEM, send=False)
         self.ids = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
             "identity_id": identity.id, "group_id": team.support.id,
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
             "account_id": account.id, "item_id": item.id,
+            "rule_id": rule.id, "run_id": run.id,
         }
         self.secret = ""
         self.renew()

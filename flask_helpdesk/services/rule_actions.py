@@ -1,0 +1,281 @@
+"""Rule actions: validated when a rule is saved, applied through the services.
+
+Each action is ``{"type": ..., ...}``. Applying one calls the same service an
+agent's click calls, with the rule's :class:`SystemActor`, so every change is
+a history event naming the rule. Plugins add actions through the
+``helpdesk_register_rule_actions`` hook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import typing as t
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from ..errors import ValidationError
+from ..i18n import _
+from ..models import Agent
+from ..models import Ticket
+from ..models import agent_groups
+from ..models.ticket import PRIORITIES
+from ..models.ticket import STATUSES
+from ..models.ticket import UNSOLVED
+from . import _validate as v
+from ._uow import SystemActor
+from ._uow import record
+from ._uow import session
+
+#: Placeholders a reply or note may use.
+PLACEHOLDERS = ("customer_name", "ticket_id", "agent_name")
+
+#: Longest text of a reply, note or notification action.
+TEXT_MAX = 20_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """A kind of action.
+
+    :ivar validate: Takes the action dict, returns it normalized or raises
+        :class:`ValidationError`.
+    :ivar apply: Takes the ticket id, the rule's actor and the action dict;
+        runs inside the rule's transaction.
+    """
+
+    validate: t.Callable[[dict[str, t.Any]], dict[str, t.Any]]
+    apply: t.Callable[[int, SystemActor, dict[str, t.Any]], None]
+
+
+def _template(action: dict[str, t.Any], key: str = "text") -> dict[str, t.Any]:
+    text = v.text(action.get(key), key, max_length=TEXT_MAX)
+    try:
+        names = {name for _lit, name, _spec, _conv in string.Formatter().parse(text)
+                 if name is not None}
+    except ValueError:
+        raise ValidationError(_("The text has an unclosed { or }; write {{ or }} for a brace."),
+                              field="actions") from None
+    unknown = sorted(names - set(PLACEHOLDERS))
+    if unknown:
+        raise ValidationError(
+            _("Unknown placeholder {%(name)s}; use one of: %(known)s.", name=unknown[0],
+              known=", ".join("{" + p + "}" for p in PLACEHOLDERS)), field="actions")
+    return {**action, key: text}
+
+
+def render(text: str, ticket: Ticket) -> str:
+    """Fill the placeholders of an action text for ``ticket``."""
+    return text.format_map({
+        "customer_name": ticket.customer.name if ticket.customer else "",
+        "ticket_id": ticket.id,
+        "agent_name": ticket.assignee.name if ticket.assignee else "",
+    })
+
+
+def _fields(allowed: dict[str, t.Callable[[t.Any], t.Any]]) -> t.Callable[
+        [dict[str, t.Any]], dict[str, t.Any]]:
+    def validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
+        unknown = sorted(set(action) - set(allowed) - {"type"})
+        if unknown:
+            raise ValidationError(_("Action %(type)s does not take %(field)s.",
+                                    type=action["type"], field=unknown[0]), field="actions")
+        out = {"type": action["type"]}
+        for key, check in allowed.items():
+            out[key] = check(action.get(key))
+        return out
+
+    return validate
+
+
+def referenced(model: str, value: t.Any) -> t.Any:
+    """The group or agent a rule names; a missing one is a :class:`ValidationError`."""
+    from ..errors import NotFound
+    from . import agents
+
+    field = f"{model}_id"
+    try:
+        if model == "group":
+            return agents.get_group(v.integer(value, field))
+        return agents.get_agent(v.integer(value, field))
+    except NotFound as exc:
+        raise ValidationError(str(exc), field=field) from None
+
+
+def _group_ref(value: t.Any) -> int | None:
+    if value is None:
+        return None
+    referenced("group", value)
+    return t.cast(int, value)
+
+
+def _agent_ref(value: t.Any) -> int | None:
+    if value is None:
+        return None
+    agent = referenced("agent", value)
+    if not agent.active:
+        raise ValidationError(_("%(name)s is deactivated and cannot be assigned.",
+                                name=agent.name), field="actions")
+    return t.cast(int, value)
+
+
+def _change(ticket_id: int, actor: SystemActor, **changes: t.Any) -> None:
+    from .tickets import TicketChanges
+    from .tickets import update_ticket
+
+    update_ticket(ticket_id, actor=actor, changes=TicketChanges(**changes))
+
+
+def _assign_validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
+    strategy = action.get("strategy", "agent")
+    v.one_of(strategy, "strategy", ("agent", "round_robin", "least_loaded"))
+    if strategy == "agent":
+        return {"type": "assign", "strategy": "agent", "agent_id": _agent_ref(
+            action.get("agent_id"))}
+    group_id = _group_ref(v.integer(action.get("group_id"), "group_id"))
+    return {"type": "assign", "strategy": strategy, "group_id": group_id}
+
+
+def _pick_agent(group_id: int, strategy: str) -> int | None:
+    """The next agent of a group: round-robin by least recent assignment, or least loaded."""
+    s = session()
+    members = select(Agent.id).join(agent_groups, agent_groups.c.agent_id == Agent.id).where(
+        agent_groups.c.group_id == group_id, Agent.active.is_(True))
+    load = select(func.count()).where(Ticket.assignee_id == Agent.id,
+                                      Ticket.status.in_(UNSOLVED)).scalar_subquery()
+    if strategy == "least_loaded":
+        order = [load, Agent.id]
+    else:
+        last = select(func.max(Ticket.id)).where(
+            Ticket.assignee_id == Agent.id).scalar_subquery()
+        order = [func.coalesce(last, 0), Agent.id]
+    return s.scalar(select(Agent.id).where(Agent.id.in_(members)).order_by(*order).limit(1))
+
+
+def _assign_apply(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    if action["strategy"] == "agent":
+        _change(ticket_id, actor, assignee_id=action["agent_id"])
+        return
+    agent_id = _pick_agent(action["group_id"], action["strategy"])
+    _change(ticket_id, actor, group_id=action["group_id"], assignee_id=agent_id)
+
+
+def _raise_priority(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    current = session().get_one(Ticket, ticket_id).priority
+    if current + 1 < len(PRIORITIES):
+        _change(ticket_id, actor, priority=PRIORITIES[current + 1])
+
+
+def _reply(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    from .messages import reply
+    from .tickets import get_ticket
+
+    text = render(action["text"], get_ticket(ticket_id, actor=actor))
+    reply(ticket_id, actor=actor, text=text, confirm=True)
+
+
+def _note(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    from .messages import add_note
+    from .tickets import get_ticket
+
+    text = render(action["text"], get_ticket(ticket_id, actor=actor))
+    add_note(ticket_id, actor=actor, text=text, confirm=True)
+
+
+def _notify(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    ticket = session().get_one(Ticket, ticket_id)
+    record(ticket, "rule.notified", actor, {"message": action["message"]})
+
+
+def _url(value: t.Any) -> str:
+    from urllib.parse import urlsplit
+
+    url = v.text(value, "url", max_length=2000)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(_("The webhook URL must start with http:// or https:// and"
+                                " name a host."), field="actions")
+    return url
+
+
+def _webhook(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    """Record the call; the rules plugin sends the job after the commit."""
+    ticket = session().get_one(Ticket, ticket_id)
+    record(ticket, "rule.webhook_queued", actor, {"url": action["url"]})
+
+
+def _text(value: t.Any) -> str:
+    return v.text(value, "message", max_length=TEXT_MAX)
+
+
+def _tags(value: t.Any) -> list[str]:
+    from .tickets import normalize_tag
+
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("tags must be a list."), field="actions")
+    return sorted({normalize_tag(x) for x in value})
+
+
+ACTIONS: dict[str, Action] = {
+    "set_status": Action(
+        _fields({"status": lambda x: v.one_of(x, "status", STATUSES)}),
+        lambda tid, actor, a: _change(tid, actor, status=a["status"])),
+    "set_priority": Action(
+        _fields({"priority": lambda x: v.one_of(x, "priority", PRIORITIES)}),
+        lambda tid, actor, a: _change(tid, actor, priority=a["priority"])),
+    "raise_priority": Action(_fields({}), _raise_priority),
+    "set_group": Action(
+        _fields({"group_id": _group_ref}),
+        lambda tid, actor, a: _change(tid, actor, group_id=a["group_id"])),
+    "assign": Action(_assign_validate, _assign_apply),
+    "add_tags": Action(_fields({"tags": _tags}),
+                       lambda tid, actor, a: _change(tid, actor, add_tags=a["tags"])),
+    "remove_tags": Action(_fields({"tags": _tags}),
+                          lambda tid, actor, a: _change(tid, actor, remove_tags=a["tags"])),
+    "reply": Action(_template, _reply),
+    "note": Action(_template, _note),
+    "notify": Action(_fields({"message": _text}), _notify),
+    "webhook": Action(_fields({"url": _url}), _webhook),
+}
+
+
+def registry() -> dict[str, Action]:
+    """Core actions plus those plugins register through ``helpdesk_register_rule_actions``."""
+    from ..extension import get_state
+
+    found = dict(ACTIONS)
+    for contributed in get_state().pm.hook.helpdesk_register_rule_actions():
+        for name, spec in (contributed or {}).items():
+            if name in found:
+                raise RuntimeError(f"Rule action {name!r} is registered twice.")
+            found[name] = Action(validate=spec["validate"], apply=spec["apply"])
+    return found
+
+
+def validate(actions: object) -> list[dict[str, t.Any]]:
+    """Check a list of actions and return it normalized.
+
+    :raises ValidationError: An unknown action, a bad value, a deleted or
+        deactivated agent, a missing group, an undefined placeholder.
+    """
+    if not isinstance(actions, list) or not actions:
+        raise ValidationError(_("A rule needs at least one action."), field="actions")
+    known = registry()
+    out = []
+    for action in actions:
+        kind = action.get("type") if isinstance(action, dict) else None
+        if not isinstance(kind, str) or kind not in known:
+            raise ValidationError(
+                _("Unknown action %(type)s; known: %(known)s.",
+                  type=kind if isinstance(kind, str) else action,
+                  known=", ".join(sorted(known))), field="actions")
+        out.append(known[action["type"]].validate(dict(action)))
+    return out
+
+
+def apply(ticket_id: int, actor: SystemActor, actions: t.Sequence[dict[str, t.Any]]) -> None:
+    """Apply ``actions`` to one ticket, inside the caller's transaction."""
+    known = registry()
+    for action in actions:
+        known[action["type"]].apply(ticket_id, actor, action)
