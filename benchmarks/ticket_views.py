@@ -51,17 +51,6 @@ LIST_QUERY = "status=open&group={group}&sort=priority&limit=25"
 SEARCH_QUERY = "q=printer&sort=-created&limit=25"
 
 
-class Counter:
-    """Counts SQL statements sent on an engine."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.n = 0
-        sa.event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args: t.Any) -> None:
-        self.n += 1
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -125,7 +114,7 @@ class _database:
 
 def measure(app: Flask, engine: sa.Engine, data: dict[str, t.Any], runs: int, db: str
             ) -> dict[str, t.Any]:
-    counter = Counter(engine)
+    counter = workload_b.Counter(engine)
     agent_id = data["agents"]["support"][0]
     support = data["groups"]["support"]
     viewed = _pick_visible(data, app, agent_id)

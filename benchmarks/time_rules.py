@@ -56,15 +56,6 @@ RULE = {
 }
 
 
-class Counter:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.n = 0
-        sa.event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args: t.Any) -> None:
-        self.n += 1
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -109,7 +100,7 @@ def measure(app: t.Any, db: str) -> dict[str, t.Any]:
     state = get_state(app)
     engine = state.db.engine
     rules.create_rule(actor=SYSTEM, **RULE)
-    counter = Counter(engine)
+    counter = workload_b.Counter(engine)
     started = time.perf_counter()
     fired = automation.tick(now=workload_b.NOW)
     deliveries = _run_apply_jobs(state.jobs.broker)

@@ -22,6 +22,7 @@ import math
 import random
 import typing as t
 
+import sqlalchemy as sa
 from sqlalchemy import insert
 from sqlalchemy import text
 
@@ -125,6 +126,17 @@ REPLIES = {
     "ru": ("Спасибо за обращение, разбираемся.", "Пришлите, пожалуйста, скриншот ошибки."),
     "pt": ("Obrigado pelo contato, estamos verificando.", "Pode enviar uma captura de tela?"),
 }
+
+
+class Counter:
+    """Counts SQL statements sent on an engine."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.n = 0
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: t.Any) -> None:
+        self.n += 1
 
 
 def build(engine: Engine, *, tickets: int = 100_000, seed: int = 42) -> dict[str, t.Any]:
