@@ -13,7 +13,7 @@ PY=.venv/bin/python
 editables=(-e ".[test]" -e ./example_site)
 for project in contrib/*/*/pyproject.toml; do
     [ -e "$project" ] || continue
-    editables+=(-e "./$(dirname "$project")")
+    editables+=(-e "./$(dirname "$project")[test]")  # with its test extra, if any
 done
 "$PY" -m pip install -q "${editables[@]}"
 
