@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+import time
 import typing as t
 
 import click
@@ -274,14 +275,22 @@ def scheduler_command(interval: float | None, once: bool) -> None:
             "The scheduler needs a shared broker: set HELPDESK_BROKER_URL to a redis:// or"
             " amqp:// URL. The embedded broker ticks inside the web process."))
     every = interval or float(state.config["HELPDESK_RULES_TICK_INTERVAL"]) or 60.0
+    schedule = {"rules_tick": every, **state.jobs.periodic}
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_args: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     click.echo(_("Helpdesk scheduler: a rules tick every %(seconds)s s.", seconds=every))
+    for name, seconds in state.jobs.periodic.items():
+        click.echo(_("Helpdesk scheduler: %(job)s every %(seconds)s s.", job=name,
+                     seconds=seconds))
+    due = dict.fromkeys(schedule, time.monotonic())
     try:
         while True:
-            state.jobs.send("rules_tick")
-            if once or stop.wait(every):
+            now = time.monotonic()
+            for name in [n for n, at in due.items() if at <= now]:
+                state.jobs.send(name)
+                due[name] = now + schedule[name]
+            if once or stop.wait(max(0.0, min(due.values()) - time.monotonic())):
                 break
     finally:
         for sig, handler in previous.items():

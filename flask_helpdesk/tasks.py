@@ -230,6 +230,9 @@ class Jobs:
         self.worker: dramatiq.Worker | None = None
         self.sweeper: Sweeper | None = None
         self.ticker: Sweeper | None = None
+        #: Jobs sent periodically, name -> seconds (see :meth:`every`).
+        self.periodic: dict[str, float] = {}
+        self._periodic_threads: list[Sweeper] = []
         #: Seconds between two rules ticks of the embedded worker (0: none).
         self.tick_interval = float(app.config.get("HELPDESK_RULES_TICK_INTERVAL", 60))
         self._lock = threading.Lock()
@@ -244,6 +247,22 @@ class Jobs:
             app.before_request(self._start_on_request)
 
     # ------------------------------------------------------------ declaring
+
+    def every(self, name: str, interval: float) -> None:
+        """Send the declared job ``name`` (it takes no arguments) every ``interval`` seconds.
+
+        The embedded worker sends it from a thread of its own; with a shared
+        broker ``flask helpdesk scheduler`` sends it. Plugins call this from
+        ``helpdesk_startup``, after :meth:`declare`.
+
+        :raises RuntimeError: The job is not declared or the interval is not positive.
+        """
+        if name not in self.actors:
+            raise RuntimeError(f"Declare the job {name!r} with jobs.declare() before"
+                               " scheduling it with jobs.every().")
+        if not interval > 0:
+            raise RuntimeError(f"The interval of the periodic job {name!r} must be positive.")
+        self.periodic[name] = float(interval)
 
     def declare(self, name: str, fn: t.Callable[..., t.Any], **options: t.Any) -> None:
         """Declare a job on this app's broker as ``helpdesk.<name>``.
@@ -322,6 +341,11 @@ class Jobs:
             if sweep and self.tick_interval > 0:
                 self.ticker = Sweeper(self, self.tick_interval, "rules_tick")
                 self.ticker.start()
+            if sweep:
+                self._periodic_threads = [Sweeper(self, interval, name)
+                                          for name, interval in self.periodic.items()]
+                for thread in self._periodic_threads:
+                    thread.start()
             atexit.register(self.stop)
             log.info("embedded helpdesk worker started (%d threads)", self.worker_threads)
 
@@ -341,10 +365,11 @@ class Jobs:
             if self._closed:
                 return
             self._closed = True
-            for thread in (self.sweeper, self.ticker):
+            for thread in (self.sweeper, self.ticker, *self._periodic_threads):
                 if thread is not None:
                     thread.stop()
             self.sweeper = self.ticker = None
+            self._periodic_threads = []
             if self.worker is not None:
                 self.worker.stop(timeout=timeout_ms)
                 self.worker = None

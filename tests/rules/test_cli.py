@@ -62,3 +62,28 @@ def test_scheduler_sends_the_tick_to_redis(app_factory: t.Callable[..., Flask]) 
     queued = client.hvals(f"dramatiq:{QUEUE}.msgs")
     assert len(queued) == 1 and b"helpdesk.rules_tick" in queued[0]
     client.flushdb()
+
+
+def test_scheduler_also_sends_the_periodic_jobs_of_plugins(
+        app_factory: t.Callable[..., Flask]) -> None:
+    require("Redis", "127.0.0.1", 6379)
+    from flask_helpdesk import hookimpl
+    from flask_helpdesk.extension import get_state
+    from flask_helpdesk.tasks import QUEUE
+
+    class Periodic:
+        @hookimpl
+        def helpdesk_startup(self, helpdesk: t.Any) -> None:
+            helpdesk.jobs.declare("tidy_up", lambda: None, max_retries=0)
+            helpdesk.jobs.every("tidy_up", 300)
+
+    app = app_factory(config={"HELPDESK_BROKER_URL": "redis://127.0.0.1:6379/14"},
+                      plugins=[Periodic()])
+    broker = get_state(app).jobs.broker
+    broker.flush_all()
+    result = run(app, "scheduler", "--once")
+    assert result.exit_code == 0, result.output
+    assert "tidy_up every 300.0 s" in result.output
+    queued = b"".join(broker.client.hvals(f"dramatiq:{QUEUE}.msgs"))
+    assert b"helpdesk.rules_tick" in queued and b"helpdesk.tidy_up" in queued
+    broker.client.flushdb()

@@ -149,3 +149,37 @@ def test_delivery_is_time_limited_to_its_lease(app: t.Any) -> None:
     # A delivery outliving its lease could be claimed twice; the job stops first.
     lease = get_state().config.delivery_lease
     assert get_state().jobs.actors["deliver_message"].options["time_limit"] == lease * 1000
+
+
+def test_periodic_jobs_run_in_the_embedded_worker(app_factory: t.Any) -> None:
+    import threading
+
+    from flask_helpdesk.extension import get_state
+
+    calls: list[float] = []
+    called = threading.Event()
+
+    def heartbeat() -> None:
+        calls.append(1)
+        if len(calls) >= 3:
+            called.set()
+
+    app = app_factory(config={"HELPDESK_BROKER_URL": "embedded",
+                              "HELPDESK_RULES_TICK_INTERVAL": 0})
+    jobs = get_state(app).jobs
+    jobs.declare("heartbeat", heartbeat, max_retries=0)
+    jobs.every("heartbeat", 0.05)
+    jobs.start()
+    assert called.wait(10), f"the periodic job ran {len(calls)} times in 10 s"
+    jobs.stop()
+
+
+def test_periodic_jobs_must_be_declared_and_positive(app: t.Any) -> None:
+    from flask_helpdesk.extension import get_state
+
+    jobs = get_state().jobs
+    with pytest.raises(RuntimeError, match="jobs.declare"):
+        jobs.every("nothing_like_this", 1)
+    jobs.declare("tidy", lambda: None)
+    with pytest.raises(RuntimeError, match="positive"):
+        jobs.every("tidy", 0)

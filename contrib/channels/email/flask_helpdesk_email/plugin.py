@@ -54,6 +54,20 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
 @hookimpl
 def helpdesk_startup(helpdesk: t.Any) -> None:
     helpdesk.jobs.declare("email_poll", poll_job, max_retries=0)
+    helpdesk.jobs.declare("email_poll_all", poll_all_job, max_retries=0)
+    interval = float(helpdesk.config["HELPDESK_EMAIL_POLL_INTERVAL"] or 0)
+    if interval > 0:
+        helpdesk.jobs.every("email_poll_all", interval)
+
+
+def poll_all_job() -> None:
+    """Job ``helpdesk.email_poll_all`` (periodic): one poll job per enabled account.
+
+    The account lease keeps a slow poll and the next period from fetching at once.
+    """
+    state = get_state()
+    for account in channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True):
+        state.jobs.send("email_poll", account.id)
 
 
 def poll_job(account_id: int) -> None:

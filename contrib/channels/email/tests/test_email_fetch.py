@@ -160,3 +160,31 @@ def test_poll_command(mail_app: Flask, dovecot: Dovecot) -> None:
     assert "support: fetched=1 ingested=1 quarantined=0" in result.output
     assert [t.subject for t in all_tickets()] == ["From the command"]
     assert "fetched=0" in runner.invoke(args=["helpdesk", "email", "poll"]).output
+
+
+def test_enabled_accounts_are_polled_periodically(mail_app_factory: t.Any,
+                                                  dovecot: Dovecot) -> None:
+    import time
+
+    from flask_helpdesk import get_state
+
+    app = mail_app_factory(HELPDESK_BROKER_URL="embedded", HELPDESK_EMAIL_POLL_INTERVAL=0.2,
+                           HELPDESK_RULES_TICK_INTERVAL=0, HELPDESK_SWEEP_INTERVAL=0)
+    with app.app_context():
+        account(dovecot)
+        channels.create_account(actor=SYSTEM, channel="email", name="paused", enabled=False,
+                                settings=dovecot.settings(),
+                                secrets={"imap_password": dovecot.password})
+        append(dovecot, mail("Nobody ran a poll command"))
+        jobs = get_state().jobs
+        jobs.start()
+        try:
+            deadline = time.monotonic() + 15
+            while not all_tickets() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.6)  # a few more periods: the disabled account must stay idle
+        finally:
+            jobs.stop()
+        tickets = all_tickets()
+        assert [t.subject for t in tickets] == ["Nobody ran a poll command"]
+        assert tickets[0].account == "support"
