@@ -1,0 +1,111 @@
+"""What every agent page shares: the blueprint, the agent and CSRF checks,
+template globals, the error page and small request parsers."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import render_template
+from flask import request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError as CsrfError
+
+from ...errors import HelpdeskError
+from ...errors import ValidationError
+from ...extension import current_agent_or_none
+from ...i18n import _
+from ...i18n import gettext
+from ...i18n import ngettext
+from ...models.ticket import PRIORITIES
+from ...models.ticket import STATUSES
+from ...services import tickets
+
+if t.TYPE_CHECKING:
+    from werkzeug import Response
+
+    from ...models import Agent
+
+bp = Blueprint("agent", __name__)
+bp.add_app_template_global(gettext, "_hd")
+bp.add_app_template_global(ngettext, "_hdn")
+
+#: Seconds a form's CSRF token stays valid: a working day, so a long reply
+#: written slowly is not refused.
+CSRF_TIME_LIMIT = 8 * 3600
+
+#: Most messages and history events shown on a ticket page.
+THREAD_LIMIT = 500
+
+#: The filters of the ticket list, as query-string names.
+FILTER_ARGS = ("status", "priority", "assignee", "group", "tags", "q")
+
+
+@bp.before_request
+def _require_agent() -> Response | None:
+    if not current_user.is_authenticated:
+        return t.cast("Response", current_app.login_manager.unauthorized())  # type: ignore
+    if _agent_or_none() is None:
+        abort(403)
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"), time_limit=CSRF_TIME_LIMIT)
+        except CsrfError as exc:
+            abort(400, description=str(exc))
+    return None
+
+
+@bp.context_processor
+def _context() -> dict[str, t.Any]:
+    return {
+        "hd_agent": _agent_or_none(), "hd_csrf_token": generate_csrf,
+        "hd_locale": str(get_locale() or "en"), "hd_status_label": tickets.status_label,
+        "hd_priority_label": _priority_label, "STATUSES": STATUSES, "PRIORITIES": PRIORITIES,
+    }
+
+
+@bp.errorhandler(HelpdeskError)
+def _helpdesk_error(exc: HelpdeskError) -> tuple[str, int]:
+    return render_template("helpdesk/error.html", error=exc), exc.http_status
+
+
+def current_agent() -> Agent:
+    """The agent of this request (checked before every view)."""
+    agent = _agent_or_none()
+    assert agent is not None  # checked before every request
+    return agent
+
+
+def _agent_or_none() -> Agent | None:
+    return current_agent_or_none()
+
+
+def _priority_label(name: str) -> str:
+    labels = {"low": _("low"), "normal": _("normal"), "high": _("high"),
+              "urgent": _("urgent")}
+    return str(labels.get(name, name))
+
+
+
+
+def int_arg(name: str) -> int:
+    """The query-string argument ``name`` as a number, or a ValidationError."""
+    value = request.args.get(name, "")
+    if not value.isdigit():
+        raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
+    return int(value)
+
+
+def optional_int(name: str) -> int | None:
+    """The form field ``name`` as a number, ``None`` when empty."""
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
+    return int(value)

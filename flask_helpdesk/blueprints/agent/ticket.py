@@ -1,0 +1,127 @@
+"""One ticket: the conversation, its history and the forms that change it."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from ...errors import Conflict
+from ...errors import HelpdeskError
+from ...errors import ValidationError
+from ...i18n import _
+from ...models.ticket import STATUSES
+from ...models.ticket import TRANSITIONS
+from ...services import UNSET
+from ...services import TicketChanges
+from ...services import agents
+from ...services import messages
+from ...services import tickets
+from ._common import THREAD_LIMIT
+from ._common import bp
+from ._common import current_agent
+from ._common import optional_int
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id: int) -> t.Any:
+    return _render_ticket(ticket_id)
+
+
+def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskError | None =
+                   None, status: int = 200) -> t.Any:
+    """The ticket page; ``form`` names the form ``error`` belongs to (typed text kept)."""
+    actor = current_agent()
+    item = tickets.get_ticket(ticket_id, actor=actor)
+    thread = messages.list_messages(ticket_id, actor=actor, limit=THREAD_LIMIT)
+    history = tickets.list_events(ticket_id, actor=actor, limit=THREAD_LIMIT)
+    team = agents.list_agents()
+    groups = agents.list_groups()
+    body = render_template(
+        "helpdesk/ticket.html", ticket=item, thread=thread, history=history,
+        agents=team, groups=groups, agent_names={a.id: a.name for a in team},
+        group_names={g.id: g.name for g in groups},
+        statuses=[item.status, *sorted(TRANSITIONS[item.status], key=STATUSES.index)],
+        seen_event_id=history[-1].id if history else 0,
+        form=form, error=error, values=request.form if form else {},
+        conflict=isinstance(error, Conflict),
+    )
+    return (body, status) if status != 200 else body
+
+
+def _act(ticket_id: int, form: str, action: t.Callable[[], t.Any], done: str) -> t.Any:
+    """Run a service call for a form; on error show the page again with the form filled."""
+    try:
+        action()
+    except HelpdeskError as exc:
+        if not isinstance(exc, ValidationError | Conflict):
+            raise
+        return _render_ticket(ticket_id, form=form, error=exc, status=exc.http_status)
+    flash(done, "success")
+    return redirect(url_for(".ticket", ticket_id=ticket_id, _anchor=form))
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+def reply(ticket_id: int) -> t.Any:
+    """Send a public reply, optionally setting the status."""
+    return _act(ticket_id, "reply", lambda: messages.reply(
+        ticket_id, actor=current_agent(), text=request.form.get("text", ""),
+        status=request.form.get("status") or None,
+        seen_event_id=optional_int("seen_event_id"), confirm=bool(request.form.get("confirm")),
+    ), _("Reply sent."))
+
+
+@bp.post("/tickets/<int:ticket_id>/note")
+def note(ticket_id: int) -> t.Any:
+    """Add an internal note."""
+    return _act(ticket_id, "note", lambda: messages.add_note(
+        ticket_id, actor=current_agent(), text=request.form.get("text", ""),
+    ), _("Note added."))
+
+
+@bp.post("/tickets/<int:ticket_id>/properties")
+def properties(ticket_id: int) -> t.Any:
+    """Change status, priority, group, assignee and tags in one go."""
+
+    def change() -> None:
+        current = {tag.name for tag in tickets.get_ticket(ticket_id, actor=current_agent()).tags}
+        wanted = {tickets.normalize_tag(x) for x in
+                  request.form.get("tags", "").replace(",", " ").split()}
+        tickets.update_ticket(ticket_id, actor=current_agent(), changes=TicketChanges(
+            status=request.form.get("status") or UNSET,
+            priority=request.form.get("priority") or UNSET,
+            group_id=optional_int("group_id"), assignee_id=optional_int("assignee_id"),
+            add_tags=sorted(wanted - current), remove_tags=sorted(current - wanted),
+        ))
+
+    return _act(ticket_id, "properties", change, _("Ticket updated."))
+
+
+@bp.post("/tickets/<int:ticket_id>/reassign")
+def reassign(ticket_id: int) -> t.Any:
+    """Hand the ticket to another group or agent, with an internal note."""
+    return _act(ticket_id, "reassign", lambda: tickets.reassign(
+        ticket_id, actor=current_agent(), group_id=optional_int("group_id"),
+        assignee_id=optional_int("assignee_id"), note=request.form.get("note", ""),
+    ), _("Ticket reassigned."))
+
+
+@bp.post("/tickets/<int:ticket_id>/merge")
+def merge(ticket_id: int) -> t.Any:
+    """Merge this ticket into another ticket of the same customer."""
+    try:
+        into = optional_int("into")
+        if into is None:
+            raise ValidationError(_("Give the number of the ticket to merge into."),
+                                  field="into")
+        tickets.merge_tickets(ticket_id, into, actor=current_agent())
+    except (ValidationError, Conflict) as exc:
+        return _render_ticket(ticket_id, form="merge", error=exc, status=exc.http_status)
+    flash(_("Ticket #%(source)s was merged into this one.", source=ticket_id), "success")
+    return redirect(url_for(".ticket", ticket_id=into))
+
+
