@@ -110,6 +110,19 @@ class Ticket(Base):
     def priority_name(self) -> str:
         return PRIORITIES[self.priority]
 
+    @property
+    def waiting_since(self) -> dt.datetime | None:
+        """Since when the customer has waited for our answer, or ``None``.
+
+        Set while the ticket needs us (open or on hold) and the customer's
+        last message is newer than our last reply.
+        """
+        if self.status not in ("open", "on_hold") or self.last_customer_message_at is None:
+            return None
+        if self.last_agent_reply_at and self.last_agent_reply_at >= self.last_customer_message_at:
+            return None
+        return self.last_customer_message_at
+
     def __repr__(self) -> str:
         return f"<Ticket #{self.id} {self.status}>"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import agents
 from . import automation
+from . import bulk_edit
 from . import channels
 from . import customers
 from . import inbound
@@ -48,6 +49,7 @@ __all__ = [
     "agents",
     "channels",
     "automation",
+    "bulk_edit",
     "customers",
     "inbound",
     "ingest",

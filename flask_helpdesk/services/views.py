@@ -34,6 +34,7 @@ from ..models import Ticket
 from ..models import ticket_tags
 from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
+from ..models.ticket import UNSOLVED
 from . import _validate as v
 from ._uow import Actor
 from ._uow import session
@@ -410,3 +411,25 @@ def view_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> dict[int, int]
     ]
     row = session().execute(select(*columns)).one()
     return {view.id: int(n) for view, n in zip(views, row, strict=True)}
+
+
+def group_counts(*, actor: Actor) -> dict[int | None, int]:
+    """Unsolved (open, pending, on hold) tickets per group the actor may see.
+
+    One ``GROUP BY`` statement; the key ``None`` counts tickets without a group.
+    """
+    query = (select(Ticket.group_id, func.count()).where(
+        visible_tickets(actor), Ticket.merged_into_id.is_(None), Ticket.status.in_(UNSOLVED))
+        .group_by(Ticket.group_id))
+    return {group_id: int(n) for group_id, n in session().execute(query)}
+
+
+def tag_counts(*, actor: Actor, limit: int = 10) -> list[tuple[str, int]]:
+    """The tags on most unsolved tickets the actor may see, with their counts."""
+    n = func.count().label("n")
+    query = (select(Tag.name, n).join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
+             .join(Ticket, Ticket.id == ticket_tags.c.ticket_id)
+             .where(visible_tickets(actor), Ticket.merged_into_id.is_(None),
+                    Ticket.status.in_(UNSOLVED))
+             .group_by(Tag.name).order_by(n.desc(), Tag.name).limit(limit))
+    return [(name, int(count)) for name, count in session().execute(query)]

@@ -3,6 +3,7 @@ template globals, the error page and small request parsers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 from flask import Blueprint
@@ -10,6 +11,7 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 from flask import request
+from flask_babel import format_timedelta
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -19,9 +21,11 @@ from wtforms import ValidationError as CsrfError
 from ...errors import HelpdeskError
 from ...errors import ValidationError
 from ...extension import current_agent_or_none
+from ...extension import get_state
 from ...i18n import _
 from ...i18n import gettext
 from ...i18n import ngettext
+from ...models import utcnow
 from ...models.ticket import PRIORITIES
 from ...models.ticket import STATUSES
 from ...services import tickets
@@ -43,7 +47,7 @@ CSRF_TIME_LIMIT = 8 * 3600
 THREAD_LIMIT = 500
 
 #: The filters of the ticket list, as query-string names.
-FILTER_ARGS = ("status", "priority", "assignee", "group", "tags", "q")
+FILTER_ARGS = ("status", "priority", "assignee", "group", "channel", "tags", "q")
 
 
 @bp.before_request
@@ -66,7 +70,15 @@ def _context() -> dict[str, t.Any]:
         "hd_agent": _agent_or_none(), "hd_csrf_token": generate_csrf,
         "hd_locale": str(get_locale() or "en"), "hd_status_label": tickets.status_label,
         "hd_priority_label": _priority_label, "STATUSES": STATUSES, "PRIORITIES": PRIORITIES,
+        "hd_channels": get_state().channels, "hd_ago": ago,
     }
+
+
+def ago(value: dt.datetime | None) -> str:
+    """How long ago ``value`` (naive UTC) was, in the agent's language ("3 hours")."""
+    if value is None:
+        return ""
+    return str(format_timedelta(utcnow() - value, threshold=1.1, granularity="minute"))
 
 
 @bp.errorhandler(HelpdeskError)
