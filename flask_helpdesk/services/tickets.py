@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import joinedload
@@ -409,3 +410,20 @@ def list_events(
         query = query.where(TicketEvent.id > after)
     return list(session().scalars(query.order_by(TicketEvent.id).limit(limit)))
 
+
+
+def related_tickets(ticket: Ticket, *, actor: Actor, limit: int = 10) -> list[Ticket]:
+    """Tickets an agent wants beside this one, newest first, in one statement.
+
+    The ticket it follows up and its own follow-ups, the tickets merged into
+    it, and the customer's other requests; only those ``actor`` may see.
+    """
+    from .permissions import visible_tickets
+
+    links = [Ticket.customer_id == ticket.customer_id, Ticket.follow_up_of_id == ticket.id,
+             Ticket.merged_into_id == ticket.id]
+    if ticket.follow_up_of_id is not None:
+        links.append(Ticket.id == ticket.follow_up_of_id)
+    query = (select(Ticket).where(or_(*links), Ticket.id != ticket.id, visible_tickets(actor))
+             .order_by(Ticket.id.desc()).limit(limit))
+    return list(session().scalars(query))

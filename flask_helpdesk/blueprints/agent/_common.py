@@ -18,6 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError as CsrfError
 
+from ...channels import InboundAttachment
 from ...errors import HelpdeskError
 from ...errors import ValidationError
 from ...extension import current_agent_or_none
@@ -121,3 +122,11 @@ def optional_int(name: str) -> int | None:
     if not value.isdigit():
         raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
     return int(value)
+
+
+def uploaded_files() -> list[InboundAttachment]:
+    """The files of the form's ``attachments`` field (empty file inputs skipped)."""
+    return [InboundAttachment(filename=f.filename or "file",
+                              content_type=f.mimetype or "application/octet-stream",
+                              data=f.read())
+            for f in request.files.getlist("attachments") if f.filename]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import typing as t
 
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_file
 from flask import url_for
 
 from ...errors import Conflict
@@ -25,6 +27,10 @@ from ._common import THREAD_LIMIT
 from ._common import bp
 from ._common import current_agent
 from ._common import optional_int
+from ._common import uploaded_files
+
+if t.TYPE_CHECKING:
+    from werkzeug import Response
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -41,8 +47,11 @@ def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskEr
     history = tickets.list_events(ticket_id, actor=actor, limit=THREAD_LIMIT)
     team = agents.list_agents()
     groups = agents.list_groups()
+    seen = optional_int("seen_event_id") if form else None
     body = render_template(
         "helpdesk/ticket.html", ticket=item, thread=thread, history=history,
+        related=tickets.related_tickets(item, actor=actor), preview_types=PREVIEW_TYPES,
+        new_since=_new_since(history, seen) if isinstance(error, Conflict) else set(),
         agents=team, groups=groups, agent_names={a.id: a.name for a in team},
         group_names={g.id: g.name for g in groups},
         statuses=[item.status, *sorted(TRANSITIONS[item.status], key=STATUSES.index)],
@@ -51,6 +60,12 @@ def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskEr
         conflict=isinstance(error, Conflict),
     )
     return (body, status) if status != 200 else body
+
+
+def _new_since(history: t.Sequence[t.Any], seen: int | None) -> set[int]:
+    """Ids of the messages that arrived after the event the author had seen."""
+    return {e.data.get("message_id") for e in history
+            if seen is not None and e.id > seen and e.data.get("message_id")}
 
 
 def _act(ticket_id: int, form: str, action: t.Callable[[], t.Any], done: str) -> t.Any:
@@ -70,6 +85,7 @@ def reply(ticket_id: int) -> t.Any:
     """Send a public reply, optionally setting the status."""
     return _act(ticket_id, "reply", lambda: messages.reply(
         ticket_id, actor=current_agent(), text=request.form.get("text", ""),
+        html=request.form.get("html") or None, attachments=uploaded_files(),
         status=request.form.get("status") or None,
         seen_event_id=optional_int("seen_event_id"), confirm=bool(request.form.get("confirm")),
     ), _("Reply sent."))
@@ -80,6 +96,8 @@ def note(ticket_id: int) -> t.Any:
     """Add an internal note."""
     return _act(ticket_id, "note", lambda: messages.add_note(
         ticket_id, actor=current_agent(), text=request.form.get("text", ""),
+        html=request.form.get("html") or None, attachments=uploaded_files(),
+        seen_event_id=optional_int("seen_event_id"), confirm=bool(request.form.get("confirm")),
     ), _("Note added."))
 
 
@@ -125,3 +143,23 @@ def merge(ticket_id: int) -> t.Any:
     return redirect(url_for(".ticket", ticket_id=into))
 
 
+
+
+# -------------------------------------------------------------- attachments
+
+#: Types shown inside the page; every other file is only downloaded (never
+#: rendered by the browser: an HTML or SVG file could run script).
+PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def attachment(attachment_id: int) -> Response:
+    """An attachment: images inline with ``?inline=1``, everything else as a download."""
+    row, data = messages.get_attachment(attachment_id, actor=current_agent())
+    inline = request.args.get("inline") == "1" and row.content_type in PREVIEW_TYPES
+    response = send_file(io.BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
+                         download_name=row.filename, max_age=3600)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
