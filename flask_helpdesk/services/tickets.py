@@ -20,6 +20,7 @@ from ..errors import NotFound
 from ..errors import PermissionDenied
 from ..errors import ValidationError
 from ..i18n import _
+from ..i18n import lazy_gettext
 from ..models import Agent
 from ..models import Customer
 from ..models import Message
@@ -216,13 +217,18 @@ def set_status(ticket: Ticket, actor: Actor | Customer, status: str) -> None:
     ticket.status_changed_at = utcnow()
 
 
+#: Status names as people read them (translated when shown).
+STATUS_LABELS = {
+    "open": lazy_gettext("open"), "pending": lazy_gettext("pending"),
+    "on_hold": lazy_gettext("on hold"), "resolved": lazy_gettext("resolved"),
+    "closed": lazy_gettext("closed"), "spam": lazy_gettext("spam"),
+}
+
+
 def status_label(status: str) -> str:
-    """The translated name of a status."""
-    labels = {
-        "open": _("open"), "pending": _("pending"), "on_hold": _("on hold"),
-        "resolved": _("resolved"), "closed": _("closed"), "spam": _("spam"),
-    }
-    return str(labels.get(status, status))
+    """The translated name of a status (one catalog lookup: pages call it per row)."""
+    label = STATUS_LABELS.get(status)
+    return status if label is None else str(label)
 
 
 def _channel(channel: str) -> str:
@@ -417,11 +423,12 @@ def related_tickets(ticket: Ticket, *, actor: Actor, limit: int = 10) -> list[Ti
 
     The ticket it follows up and its own follow-ups, the tickets merged into
     it, and the customer's other requests; only those ``actor`` may see.
+    Follow-ups and merged tickets belong to the same customer (merging
+    customers moves their tickets), so the customer index finds them all.
     """
     from .permissions import visible_tickets
 
-    links = [Ticket.customer_id == ticket.customer_id, Ticket.follow_up_of_id == ticket.id,
-             Ticket.merged_into_id == ticket.id]
+    links = [Ticket.customer_id == ticket.customer_id]
     if ticket.follow_up_of_id is not None:
         links.append(Ticket.id == ticket.follow_up_of_id)
     query = (select(Ticket).where(or_(*links), Ticket.id != ticket.id, visible_tickets(actor))

@@ -25,6 +25,7 @@ from ...extension import current_agent_or_none
 from ...extension import get_state
 from ...i18n import _
 from ...i18n import gettext
+from ...i18n import lazy_gettext
 from ...i18n import ngettext
 from ...models import utcnow
 from ...models.ticket import PRIORITIES
@@ -98,10 +99,14 @@ def _agent_or_none() -> Agent | None:
     return current_agent_or_none()
 
 
+#: Priority names as people read them (translated when shown).
+PRIORITY_LABELS = {"low": lazy_gettext("low"), "normal": lazy_gettext("normal"),
+                   "high": lazy_gettext("high"), "urgent": lazy_gettext("urgent")}
+
+
 def _priority_label(name: str) -> str:
-    labels = {"low": _("low"), "normal": _("normal"), "high": _("high"),
-              "urgent": _("urgent")}
-    return str(labels.get(name, name))
+    label = PRIORITY_LABELS.get(name)
+    return name if label is None else str(label)
 
 
 
