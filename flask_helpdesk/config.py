@@ -59,6 +59,15 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_SWEEP_INTERVAL": 60,
     #: Socket.IO message queue URL used by workers to emit (``None``: none).
     "HELPDESK_SOCKETIO_MESSAGE_QUEUE": None,
+    #: Where presence (who views or writes on a ticket) lives: ``None`` or
+    #: ``"memory"`` for one web process, a ``redis://`` URL for several.
+    "HELPDESK_PRESENCE_URL": None,
+    #: Seconds a tab's presence outlives its last heartbeat (browsers beat
+    #: every third of it), so a closed tab or a lost network drops out.
+    "HELPDESK_PRESENCE_TTL": 10,
+    #: Most Socket.IO events one connection may send per second; more are
+    #: dropped and logged.
+    "HELPDESK_REALTIME_RATE_LIMIT": 10,
     #: Language used when an agent has none set.
     "HELPDESK_DEFAULT_LANGUAGE": "en",
     #: Languages offered to agents.
@@ -114,6 +123,9 @@ class HelpdeskConfig:
     delivery_lease: int
     sweep_interval: float
     socketio_message_queue: str | None
+    presence_url: str | None
+    presence_ttl: float
+    realtime_rate_limit: int
     default_language: str
     languages: tuple[str, ...]
     spam_threshold: float

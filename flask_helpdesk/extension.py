@@ -12,6 +12,7 @@ from werkzeug.local import LocalProxy
 
 from . import config as _config
 from .plugins import manager as _manager
+from .presence import make_presence_store
 from .realtime import make_emitter
 from .state import HelpdeskState
 from .state import default_attachment_dir
@@ -111,8 +112,13 @@ class Helpdesk:
                 sweep_interval=config.sweep_interval,
             ),
             channels=_collect_channels(pm),
+            presence=make_presence_store(config.presence_url),
         )
         app.extensions[EXTENSION_KEY] = state
+        if self.socketio is not None and hasattr(self.socketio, "on_namespace"):
+            from .realtime import register_namespace
+
+            register_namespace(self.socketio)
         _setup_babel(app)
         from .blueprints import register_blueprints
         from .cli import make_cli

@@ -10,6 +10,9 @@ for tickets without a group), in the ``/helpdesk`` namespace.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -58,3 +61,254 @@ def make_emitter(socketio: t.Any | None, message_queue: str | None) -> Emitter:
 
         socketio = SocketIO(message_queue=message_queue)
     return Emitter(socketio)
+
+
+# ---------------------------------------------------------------- namespace
+#
+# Everything below runs inside Flask-SocketIO's handlers (a request context
+# built from the socket's handshake, so Flask-Login's session is there). It
+# is an adapter like a blueprint: parse, call services, emit.
+
+logger = logging.getLogger("flask_helpdesk.realtime")
+
+#: Seconds between two sweeps for presence that stopped beating.
+SWEEP_EVERY = 2.0
+
+
+def register_namespace(socketio: t.Any) -> None:
+    """Serve the ``/helpdesk`` namespace on the host's ``SocketIO`` (once)."""
+    from flask_socketio import Namespace
+
+    handlers = getattr(socketio, "namespace_handlers", [])
+    if any(getattr(h, "namespace", None) == NAMESPACE for h in handlers):
+        return
+
+    class HelpdeskNamespace(_Handlers, Namespace):  # type: ignore[misc]
+        pass
+
+    socketio.on_namespace(HelpdeskNamespace(NAMESPACE))
+
+
+class _Handlers:
+    """The event handlers of ``/helpdesk``.
+
+    Client events: ``view`` ``{"ticket_id"}``, ``activity`` ``{"ticket_id",
+    "activity"}`` (viewing, replying, noting), ``leave`` ``{"ticket_id"}``,
+    ``heartbeat`` (no data), ``presence`` ``{"ticket_ids": [...]}`` (answered
+    through the acknowledgement). Server events: ``presence``
+    ``{"ticket_id", "agents"}`` to the ticket's room and its group's inbox room,
+    and ``ticket_event`` (see :class:`Emitter`).
+    """
+
+    socketio: t.Any
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)  # type: ignore[call-arg]
+        self._lock = threading.Lock()
+        self._tabs: dict[str, dict[str, t.Any]] = {}  # sid -> agent, tickets, rate window
+        self._sweeper: t.Any = None
+
+    # -- connection
+
+    def on_connect(self, auth: t.Any = None) -> None:
+        from flask import current_app
+        from flask import request
+        from flask_socketio import ConnectionRefusedError
+        from flask_socketio import join_room
+
+        from .extension import current_agent_or_none
+        from .services import agents
+
+        agent = current_agent_or_none()
+        if agent is None or not agent.active:
+            logger.info("refused a socket without a helpdesk agent session")
+            raise ConnectionRefusedError("unauthorized")
+        sid = request.sid  # type: ignore[attr-defined]
+        with self._lock:
+            self._tabs[sid] = {"agent_id": agent.id, "tickets": set(), "window": []}
+        groups = [g.id for g in agents.list_groups()] if agent.sees_all else sorted(
+            agent.group_ids)
+        for room in [inbox_room(g) for g in groups] + [inbox_room(None), f"agent:{agent.id}"]:
+            join_room(room)
+        self._start_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def on_disconnect(self, reason: t.Any = None) -> None:
+        from flask import request
+
+        tab = self._tabs_pop(request.sid)  # type: ignore[attr-defined]
+        for ticket_id in sorted(tab.get("tickets", ())):
+            self._leave(ticket_id, request.sid)  # type: ignore[attr-defined]
+
+    # -- client events
+
+    def on_view(self, data: t.Any) -> dict[str, t.Any]:
+        return self._guarded(data, self._view)
+
+    def on_activity(self, data: t.Any) -> dict[str, t.Any]:
+        return self._guarded(data, self._activity)
+
+    def on_leave(self, data: t.Any) -> dict[str, t.Any]:
+        return self._guarded(data, self._leave_event)
+
+    def on_heartbeat(self, data: t.Any = None) -> dict[str, t.Any]:
+        return self._guarded({}, self._heartbeat)
+
+    def on_presence(self, data: t.Any) -> dict[str, t.Any]:
+        return self._guarded(data, self._query)
+
+    # -- implementation
+
+    def _guarded(self, data: t.Any, handler: t.Callable[[str, t.Any, t.Any], dict[str, t.Any]]
+                 ) -> dict[str, t.Any]:
+        """Check the session, the rate and the payload's shape; never raise."""
+        from flask import request
+
+        from .errors import HelpdeskError
+        from .extension import current_agent_or_none
+
+        sid = request.sid  # type: ignore[attr-defined]
+        agent = current_agent_or_none()
+        if agent is None or sid not in self._tabs:
+            return {"ok": False, "error": "unauthorized"}
+        if not self._within_rate(sid):
+            return {"ok": False, "error": "rate_limited"}
+        if not isinstance(data, dict) or len(data) > 5:
+            logger.warning("refused a malformed %s payload from agent %s", handler.__name__,
+                           agent.id)
+            return {"ok": False, "error": "invalid"}
+        try:
+            return handler(sid, agent, data)
+        except HelpdeskError as exc:
+            logger.warning("refused %s from agent %s: %s", handler.__name__, agent.id, exc)
+            return {"ok": False, "error": exc.code, "message": exc.message}
+
+    def _within_rate(self, sid: str) -> bool:
+        from .extension import get_state
+
+        limit = get_state().config.realtime_rate_limit
+        now = time.monotonic()
+        with self._lock:
+            window = [x for x in self._tabs[sid]["window"] if x > now - 1.0]
+            allowed = len(window) < limit
+            if allowed:
+                window.append(now)
+            self._tabs[sid]["window"] = window
+        if not allowed:
+            logger.warning("rate-limited socket %s (more than %d events a second)", sid, limit)
+        return allowed
+
+    def _view(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        return self._enter(sid, agent, _ticket_id(data), "viewing")
+
+    def _activity(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        ticket_id = _ticket_id(data)
+        if ticket_id not in self._tabs[sid]["tickets"]:
+            return {"ok": False, "error": "not_viewing"}
+        return self._enter(sid, agent, ticket_id, str(data.get("activity", "")))
+
+    def _enter(self, sid: str, agent: t.Any, ticket_id: int, activity: str) -> dict[str, t.Any]:
+        from flask_socketio import join_room
+
+        from .services import presence
+
+        ticket, changed = presence.enter(ticket_id, actor=agent, sid=sid, activity=activity)
+        join_room(ticket_room(ticket.id))
+        with self._lock:
+            self._tabs[sid]["tickets"].add(ticket.id)
+        agents_now = presence.on_ticket(ticket.id)
+        if changed:
+            self._broadcast(ticket.id, ticket.group_id, agents_now)
+        return {"ok": True, "agents": agents_now}
+
+    def _leave_event(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        from flask_socketio import leave_room
+
+        ticket_id = _ticket_id(data)
+        with self._lock:
+            self._tabs[sid]["tickets"].discard(ticket_id)
+        leave_room(ticket_room(ticket_id))
+        self._leave(ticket_id, sid)
+        return {"ok": True}
+
+    def _leave(self, ticket_id: int, sid: str) -> None:
+        from .services import presence
+
+        if presence.leave(ticket_id, sid=sid):
+            self._broadcast(ticket_id, presence.group_of(ticket_id), presence.on_ticket(ticket_id))
+
+    def _heartbeat(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        from .errors import PermissionDenied
+        from .services import presence
+
+        for ticket_id in sorted(self._tabs[sid]["tickets"]):
+            entries = [p for p in get_presence_entries(ticket_id) if p.sid == sid]
+            activity = entries[0].activity if entries else "viewing"
+            try:
+                presence.enter(ticket_id, actor=agent, sid=sid, activity=activity)
+            except PermissionDenied:  # moved to a group the agent cannot see
+                with self._lock:
+                    self._tabs[sid]["tickets"].discard(ticket_id)
+                self._leave(ticket_id, sid)
+        return {"ok": True}
+
+    def _query(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        from .errors import ValidationError
+        from .services import presence
+
+        ids = data.get("ticket_ids")
+        if not isinstance(ids, list):
+            raise ValidationError("ticket_ids must be a list", field="ticket_ids")
+        found = presence.on_tickets(ids, actor=agent)
+        return {"ok": True, "presence": {str(k): v for k, v in found.items()}}
+
+    def _broadcast(self, ticket_id: int, group_id: int | None,
+                   agents_now: list[dict[str, t.Any]]) -> None:
+        self.socketio.emit("presence", {"ticket_id": ticket_id, "agents": agents_now},
+                           to=[ticket_room(ticket_id), inbox_room(group_id)],
+                           namespace=NAMESPACE)
+
+    def _tabs_pop(self, sid: str) -> dict[str, t.Any]:
+        with self._lock:
+            return self._tabs.pop(sid, {})
+
+    # -- the sweeper: presence whose tab stopped beating
+
+    def _start_sweeper(self, app: t.Any) -> None:
+        with self._lock:
+            if self._sweeper is not None:
+                return
+            self._sweeper = self.socketio.start_background_task(self._sweep_forever, app)
+
+    def _sweep_forever(self, app: t.Any) -> None:
+        while True:
+            self.socketio.sleep(SWEEP_EVERY)
+            try:
+                with app.app_context():
+                    self.sweep()
+            except Exception:  # keep sweeping whatever one sweep hit
+                logger.exception("presence sweep failed")
+
+    def sweep(self) -> None:
+        """Broadcast the tickets whose presence expired (inside an app context)."""
+        from .extension import get_state
+        from .services import presence
+
+        for ticket_id in sorted(presence.expire()):
+            self._broadcast(ticket_id, presence.group_of(ticket_id),
+                            presence.on_ticket(ticket_id))
+        get_state().db.session.remove()
+
+
+def get_presence_entries(ticket_id: int) -> list[t.Any]:
+    from .extension import get_state
+
+    return list(get_state().presence.on_ticket(ticket_id))
+
+
+def _ticket_id(data: t.Mapping[str, t.Any]) -> int:
+    from .errors import ValidationError
+
+    value = data.get("ticket_id")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise ValidationError("ticket_id must be a ticket number", field="ticket_id")
+    return value

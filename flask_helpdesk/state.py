@@ -13,6 +13,7 @@ if t.TYPE_CHECKING:
 
     from .config import HelpdeskConfig
     from .extension import Helpdesk
+    from .presence import PresenceStore
     from .realtime import Emitter
     from .storage import Storage
     from .tasks import Jobs
@@ -33,6 +34,7 @@ class HelpdeskState:
     :ivar emitter: Realtime broadcaster.
     :ivar jobs: Background jobs (the dramatiq broker and actors).
     :ivar channels: Channel names declared by plugins, with their labels.
+    :ivar presence: Who is viewing or writing on which ticket.
     """
 
     app: Flask
@@ -44,6 +46,7 @@ class HelpdeskState:
     emitter: Emitter
     jobs: Jobs
     channels: dict[str, str]
+    presence: PresenceStore
 
     @property
     def hook(self) -> t.Any:

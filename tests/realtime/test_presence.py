@@ -1,0 +1,146 @@
+"""Presence over real websockets: who views and who writes, permissions, floods."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+import pytest
+import socketio as socketio_client
+from flask_socketio import SocketIO
+
+from flask_helpdesk.extension import get_state
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import tickets
+from tests.realtime.live import Agent
+from tests.realtime.live import Served
+from tests.realtime.live import session_cookie
+
+
+@pytest.fixture
+def live(app_factory: t.Any) -> t.Iterator[t.Any]:
+    socketio = SocketIO(async_mode="threading")
+    app = app_factory(socketio=socketio, config={"HELPDESK_PRESENCE_TTL": 2,
+                                                  "HELPDESK_REALTIME_RATE_LIMIT": 20})
+    socketio.init_app(app)
+    served = Served(app)
+    app._served = [served]  # type: ignore[attr-defined]
+    clients: list[Agent] = []
+
+    def connect(agent: t.Any) -> Agent:
+        client = Agent(served.url, session_cookie(app, agent.user_id))
+        clients.append(client)
+        return client
+
+    with app.app_context():
+        yield app, connect
+    for client in clients:
+        try:
+            client.close()
+        except Exception:
+            pass
+    served.stop()
+
+
+def _ticket(team: t.Any, group: t.Any) -> t.Any:
+    return tickets.create_ticket(actor=SYSTEM, customer_id=team.customer.id, subject="Refund",
+                                 text="Where is my money?", group_id=group.id)
+
+
+def test_two_agents_see_each_other_viewing_and_replying(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    ticket = _ticket(team, team.support)
+    anna, max_ = connect(team.anna), connect(team.manager)
+    assert anna.call("view", {"ticket_id": ticket.id})["agents"] == [
+        {"agent_id": team.anna.id, "name": "Anna Agent", "activity": "viewing"}]
+    answer = max_.call("view", {"ticket_id": ticket.id})
+    assert {a["name"] for a in answer["agents"]} == {"Anna Agent", "Max Manager"}
+    anna.wait_for(lambda e, d: e == "presence" and len(d["agents"]) == 2)
+    max_.call("activity", {"ticket_id": ticket.id, "activity": "replying"})
+    seen = anna.wait_for(lambda e, d: e == "presence" and any(
+        a["activity"] == "replying" for a in d["agents"]))
+    assert seen["agents"][0] == {"agent_id": team.manager.id, "name": "Max Manager",
+                                 "activity": "replying"}
+
+
+def test_closed_tab_disappears_and_a_silent_one_expires(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    ticket = _ticket(team, team.support)
+    anna, max_ = connect(team.anna), connect(team.manager)
+    anna.call("view", {"ticket_id": ticket.id})
+    max_.call("view", {"ticket_id": ticket.id})
+    anna.wait_for(lambda e, d: e == "presence" and len(d["agents"]) == 2)
+    max_.close()  # the tab closes
+    anna.wait_for(lambda e, d: e == "presence" and [a["name"] for a in d["agents"]] == [
+        "Anna Agent"], timeout=3)
+    boris_like = connect(team.admin)
+    boris_like.call("view", {"ticket_id": ticket.id})
+    anna.wait_for(lambda e, d: e == "presence" and len(d["agents"]) == 2)
+    started = time.monotonic()
+    # Keep Anna beating, the admin's tab goes silent (as after a network drop).
+    deadline = started + 6
+    while time.monotonic() < deadline:
+        anna.call("heartbeat")
+        if [a["name"] for a in anna.presence_of(ticket.id)] == ["Anna Agent"]:
+            break
+        time.sleep(0.5)
+    assert [a["name"] for a in anna.presence_of(ticket.id)] == ["Anna Agent"]
+    assert time.monotonic() - started < 10
+
+
+def test_presence_survives_a_reconnect(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    ticket = _ticket(team, team.support)
+    anna = connect(team.anna)
+    anna.call("view", {"ticket_id": ticket.id})
+    anna.close()
+    again = connect(team.anna)
+    assert again.call("view", {"ticket_id": ticket.id})["agents"] == [
+        {"agent_id": team.anna.id, "name": "Anna Agent", "activity": "viewing"}]
+
+
+def test_inbox_rows_get_presence_of_visible_tickets_only(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    mine, theirs = _ticket(team, team.support), _ticket(team, team.billing)
+    boris, anna = connect(team.boris), connect(team.anna)
+    boris.call("view", {"ticket_id": theirs.id})
+    manager = connect(team.manager)
+    manager.call("view", {"ticket_id": mine.id})
+    anna.wait_for(lambda e, d: e == "presence" and d["ticket_id"] == mine.id)
+    answer = anna.call("presence", {"ticket_ids": [mine.id, theirs.id]})
+    assert list(answer["presence"]) == [str(mine.id)]
+    time.sleep(0.2)
+    assert all(d["ticket_id"] != theirs.id for e, d in anna.received if e == "presence")
+
+
+def test_a_socket_without_a_session_is_refused(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    with pytest.raises(socketio_client.exceptions.ConnectionError):
+        Agent(_url(app), None)
+    with pytest.raises(socketio_client.exceptions.ConnectionError):
+        Agent(_url(app), session_cookie(app, "999"))  # a host user who is not an agent
+
+
+def _url(app: t.Any) -> str:
+    for served in [obj for obj in getattr(app, "_served", [])]:
+        return served.url
+    raise AssertionError("unreachable")
+
+
+def test_forged_events_are_refused_and_floods_limited(live: t.Any, team: t.Any) -> None:
+    app, connect = live
+    theirs = _ticket(team, team.billing)
+    anna = connect(team.anna)
+    refused = anna.call("view", {"ticket_id": theirs.id})
+    assert refused["ok"] is False and refused["error"] == "permission_denied"
+    assert anna.call("activity", {"ticket_id": theirs.id, "activity": "replying"})["error"] == (
+        "not_viewing")
+    assert anna.call("view", {"ticket_id": "1; DROP TABLE"})["error"] == "validation_error"
+    assert anna.call("view", ["x"] * 10_000)["error"] == "invalid"
+    assert anna.call("presence", {"ticket_ids": list(range(1000))})["error"] == (
+        "validation_error")
+    assert get_state(app).presence.on_ticket(theirs.id) == []
+    answers = [anna.call("heartbeat") for _ in range(40)]
+    assert {"ok": False, "error": "rate_limited"} in answers
+    time.sleep(1.1)
+    assert anna.call("heartbeat") == {"ok": True}  # the connection survived
