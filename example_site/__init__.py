@@ -16,6 +16,7 @@ import typing as t
 
 from flask import Flask
 from flask_login import LoginManager
+from flask_socketio import SocketIO
 
 from flask_helpdesk import Helpdesk
 from flask_helpdesk.services import agents
@@ -29,7 +30,12 @@ DEMO_PASSWORD = "helpdesk-demo"
 login_manager = LoginManager()
 login_manager.login_view = "site.login"
 
-helpdesk = Helpdesk(db=db)
+#: Live pages (presence, updates) in threading mode: one process, no Redis.
+#: For several processes, set FLASK_HELPDESK_SOCKETIO_MESSAGE_QUEUE and
+#: FLASK_HELPDESK_PRESENCE_URL to a redis:// URL (docs/realtime.rst).
+socketio = SocketIO()
+
+helpdesk = Helpdesk(db=db, socketio=socketio)
 
 
 @login_manager.user_loader
@@ -72,6 +78,8 @@ def create_app(
     app.config.update(config or {})
     db.init_app(app)
     login_manager.init_app(app)
+    socketio.init_app(app, async_mode="threading",
+                      message_queue=app.config.get("HELPDESK_SOCKETIO_MESSAGE_QUEUE"))
     helpdesk.init_app(app)  # also tunes SQLite for the in-process worker
     from . import auth
     from .commands import example_cli

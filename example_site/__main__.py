@@ -7,6 +7,7 @@ import os
 from flask_helpdesk import demo
 
 from . import create_app
+from . import socketio
 from .commands import prepare
 
 
@@ -17,7 +18,9 @@ def main() -> None:
     print(f"\n  Example site: http://{host}:{port}/")
     print(f"  Log in as {', '.join(t[0] for t in demo.TEAM)} (agents) or boss (not an agent)")
     print(f"  Password for every demo user: {app.config['DEMO_PASSWORD']}\n")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Flask-SocketIO serves pages and websockets; werkzeug is fine for a demo.
+    socketio.run(app, host=host, port=port, debug=False, use_reloader=False,
+                 allow_unsafe_werkzeug=True)
 
 
 if __name__ == "__main__":

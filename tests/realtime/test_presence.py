@@ -18,11 +18,19 @@ from tests.realtime.live import session_cookie
 
 
 @pytest.fixture
-def live(app_factory: t.Any) -> t.Iterator[t.Any]:
+def app(app_factory: t.Any) -> t.Iterator[t.Any]:
+    """The app of ``team``, with the host's SocketIO (threading mode)."""
     socketio = SocketIO(async_mode="threading")
     app = app_factory(socketio=socketio, config={"HELPDESK_PRESENCE_TTL": 2,
                                                   "HELPDESK_REALTIME_RATE_LIMIT": 20})
     socketio.init_app(app)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def live(app: t.Any) -> t.Iterator[t.Any]:
+    """``(app, connect)``: the app served on loopback; ``connect(agent)`` -> a client."""
     served = Served(app)
     app._served = [served]  # type: ignore[attr-defined]
     clients: list[Agent] = []
@@ -32,8 +40,7 @@ def live(app_factory: t.Any) -> t.Iterator[t.Any]:
         clients.append(client)
         return client
 
-    with app.app_context():
-        yield app, connect
+    yield app, connect
     for client in clients:
         try:
             client.close()
@@ -144,3 +151,22 @@ def test_forged_events_are_refused_and_floods_limited(live: t.Any, team: t.Any) 
     assert {"ok": False, "error": "rate_limited"} in answers
     time.sleep(1.1)
     assert anna.call("heartbeat") == {"ok": True}  # the connection survived
+
+
+def test_a_new_customer_message_reaches_the_open_ticket_within_a_second(
+        live: t.Any, team: t.Any) -> None:
+    from flask_helpdesk.channels import Identity
+    from flask_helpdesk.channels import InboundMessage
+    from flask_helpdesk.services.inbound import ingest
+
+    app, connect = live
+    ticket = _ticket(team, team.support)
+    anna = connect(team.anna)
+    anna.call("view", {"ticket_id": ticket.id})
+    started = time.monotonic()
+    ingest(InboundMessage(channel="web", external_id="later-1", ticket_hint=ticket.id,
+                          sender=Identity("email", "carla@example.org"), text="Any news?"))
+    event = anna.wait_for(lambda e, d: e == "ticket_event" and d["type"] == "message.received",
+                          timeout=5.0)
+    elapsed = time.monotonic() - started
+    assert event["ticket_id"] == ticket.id and elapsed < 1.0, elapsed

@@ -73,6 +73,18 @@ def _context() -> dict[str, t.Any]:
         "hd_locale": str(get_locale() or "en"), "hd_status_label": tickets.status_label,
         "hd_priority_label": _priority_label, "STATUSES": STATUSES, "PRIORITIES": PRIORITIES,
         "hd_channels": get_state().channels, "hd_ago": ago,
+        "hd_realtime": get_state().extension.socketio is not None, "hd_live_text": live_text,
+    }
+
+
+def live_text() -> dict[str, str]:
+    """The sentences the live pages' script shows, in the agent's language."""
+    return {
+        "viewing": _("%(name)s is viewing"), "replying": _("%(name)s is replying"),
+        "noting": _("%(name)s is writing a note"),
+        "customer_wrote": _("The customer wrote a new message."),
+        "agent_replied": _("%(name)s replied."), "agent_noted": _("%(name)s added a note."),
+        "changed": _("%(name)s changed the ticket."),
     }
 
 
