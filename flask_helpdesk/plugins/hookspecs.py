@@ -253,11 +253,12 @@ def helpdesk_customer_sidebar_html(
         ``markupsafe.Markup("<li>{}</li>").format(value)`` or a template
         rendered with ``render_template``.
 
-    All results are collected, in registration order, each non-None one
-    shown as a block. An implementation that raises (or returns something
-    other than text) is logged on the ``flask_helpdesk.plugins`` logger and
-    its block is replaced by a short "this block failed" note; the page
-    still renders. There is no default implementation.
+    All results are collected, each non-None one shown as a block, in
+    pluggy's call order (the plugin registered last first; mark the hookimpl
+    ``tryfirst=True`` or ``trylast=True`` to move its block). An
+    implementation that raises (or returns something other than text) is
+    logged on the ``flask_helpdesk.plugins`` logger and its block is replaced
+    by a short "this block failed" note; the page still renders. There is no default implementation.
 
     Runs on every page view: keep it fast (one indexed query, or a cache for
     remote systems), never block on a slow service, and never write or

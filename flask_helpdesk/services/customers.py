@@ -333,11 +333,13 @@ _SEGMENTS = {"unsolved": (UNSOLVED,), "solved": (SOLVED,), "all": (UNSOLVED, SOL
 def ticket_counts(customer_id: int, *, actor: Actor) -> TicketCounts:
     """The customer's tickets by kind, in one statement (merged tickets left out)."""
     seen, open_ = visible_tickets(actor), Ticket.status.in_(UNSOLVED)
+    # Hidden = all - visible: NOT(visible) would be NULL for a NULL assignee.
     row = session().execute(select(
         func.count(case((seen & open_, 1))), func.count(case((seen & not_(open_), 1))),
-        func.count(case((not_(seen), 1))),
+        func.count(),
     ).where(Ticket.customer_id == customer_id, Ticket.merged_into_id.is_(None))).one()
-    return TicketCounts(int(row[0]), int(row[1]), int(row[2]))
+    unsolved, solved = int(row[0]), int(row[1])
+    return TicketCounts(unsolved, solved, int(row[2]) - unsolved - solved)
 
 
 def unsolved_counts(customer_ids: t.Sequence[int], *, actor: Actor) -> dict[int, int]:

@@ -99,12 +99,17 @@ def test_placeholders_are_kept(lang: str) -> None:
     assert not bad, f"placeholders differ in {lang}: {bad}"
 
 
+def _plain(value: t.Any) -> t.Any:
+    """Plural ids and strings as tuples (read_mo gives lists, read_po tuples)."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_compiled_catalogs_are_up_to_date(lang: str) -> None:
     path = TRANSLATIONS / lang / "LC_MESSAGES" / "flask_helpdesk.mo"
     assert path.exists(), f"{path} is missing: run scripts/i18n.sh compile"
     with open(path, "rb") as f:
-        compiled = {m.id: m.string for m in read_mo(f) if m.id}
-    source = {m.id: m.string for m in _messages(_po(lang)) if not m.fuzzy and (
+        compiled = {_plain(m.id): _plain(m.string) for m in read_mo(f) if m.id}
+    source = {_plain(m.id): _plain(m.string) for m in _messages(_po(lang)) if not m.fuzzy and (
         all(m.string) if isinstance(m.string, tuple) else m.string)}
     assert compiled == source, f"{path} is stale: run scripts/i18n.sh compile"

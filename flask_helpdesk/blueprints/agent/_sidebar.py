@@ -42,9 +42,10 @@ class SidebarBlock:
 
 
 def customer_sidebar(customer: Customer) -> list[SidebarBlock]:
-    """Every plugin's block for ``customer``, in registration order.
+    """Every plugin's block for ``customer``, in the order pluggy calls them.
 
-    Plugins that return ``None`` add nothing.
+    That is the last registered first; ``tryfirst`` and ``trylast`` on the
+    hookimpl move a block up or down. Plugins that return ``None`` add nothing.
     """
     state = get_state()
     kwargs = {"helpdesk": state, "customer": customer, "agent": current_agent_or_none()}
