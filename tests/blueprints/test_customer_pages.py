@@ -222,11 +222,14 @@ def test_customer_data_is_escaped_everywhere(team, login) -> None:
                                      attributes={"note": "<b>bold</b>"})
     client = login(team.manager)
     pages = [client.get(_url(evil)).text, client.get("/helpdesk/customers?q=alert").text,
-             client.get(f"{_url(team.customer)}/merge?q=alert&source={evil.id}").text]
-    for page in pages:
+             client.get(f"{_url(team.customer)}/merge?q=alert&source={evil.id}").text,
+             client.get(f"{_url(evil)}/merge?source={team.customer.id}").text]
+    for n, page in enumerate(pages):
         assert "<script>alert(1)" not in page and "<img src=x" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-        assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+        assert "&amp;lt;" not in page  # escaped once, not twice
+        if n < 3:  # the last page lists the other customer's contacts
+            assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in pages[0]
 
 

@@ -45,8 +45,7 @@ def customers_list() -> t.Any:
     """Search customers by name or any identity, keyset-paginated by id."""
     query = request.args.get("q", "").strip()
     after = request.args.get("after", "")
-    found = customers.list_customers(query=query, limit=LIST_LIMIT + 1,
-                                     after=int(after) if after.isdigit() else None)
+    found = customers.list_customers(query=query, limit=LIST_LIMIT + 1, after=_id(after))
     page, more = found[:LIST_LIMIT], len(found) > LIST_LIMIT
     return render_template(
         "helpdesk/customers.html", customers=page, query=query,
@@ -62,6 +61,11 @@ def customer(customer_id: int) -> t.Any:
     if person.merged_into_id is not None:
         return redirect(url_for(".customer", customer_id=person.merged_into_id))
     return _render_customer(person)
+
+
+def _id(text: str) -> int | None:
+    """A row id from the query string; ``None`` when it is not one (no 500 on junk)."""
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _render_customer(person: Customer, *, form: str | None = None,
@@ -155,9 +159,9 @@ def _render_merge(customer_id: int, *, error: HelpdeskError | None = None) -> t.
     candidates = [c for c in customers.list_customers(query=query, limit=LIST_LIMIT + 1)
                   if c.id != into.id][:LIST_LIMIT] if query else []
     source, tickets, counts = None, views.Page([], None), None
-    source_id = request.values.get("source", "")
-    if source_id.isdigit() and int(source_id) != into.id:
-        source = customers.get_customer(int(source_id))
+    source_id = _id(request.values.get("source", ""))
+    if source_id is not None and source_id != into.id:
+        source = customers.get_customer(source_id)
         counts = customers.ticket_counts(source.id, actor=actor)
         tickets = customers.list_requests(source.id, actor=actor, limit=REQUESTS_LIMIT)
     body = render_template(
