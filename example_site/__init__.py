@@ -1,9 +1,10 @@
 """An example host application embedding flask-helpdesk.
 
 It has what a real host has: an application factory, its own users table and
-login page, Flask-SQLAlchemy and Flask-Login. The helpdesk is added with
-``Helpdesk(db=db)`` and told how host users map to helpdesk agents with
-:meth:`~flask_helpdesk.Helpdesk.agent_loader`.
+login page, its own data (a shop's orders), Flask-SQLAlchemy and Flask-Login.
+The helpdesk is added with ``Helpdesk(db=db)`` and told how host users map
+to helpdesk agents with :meth:`~flask_helpdesk.Helpdesk.agent_loader`. The site's own plugin
+(:mod:`example_site.orders`) shows a customer's orders beside their tickets.
 
 Run it with ``./scripts/run-example.sh`` (or ``python -m example_site``).
 """
@@ -21,6 +22,7 @@ from flask_socketio import SocketIO
 from flask_helpdesk import Helpdesk
 from flask_helpdesk.services import agents
 
+from . import orders
 from .models import User
 from .models import db
 
@@ -35,7 +37,9 @@ login_manager.login_view = "site.login"
 #: FLASK_HELPDESK_PRESENCE_URL to a redis:// URL (docs/realtime.rst).
 socketio = SocketIO()
 
-helpdesk = Helpdesk(db=db, socketio=socketio)
+#: ``plugins=[orders]``: the site's own hook implementations (the "Orders"
+#: block in the customer sidebar), registered on every app it sets up.
+helpdesk = Helpdesk(db=db, socketio=socketio, plugins=[orders])
 
 
 @login_manager.user_loader
@@ -85,6 +89,7 @@ def create_app(
     from .commands import example_cli
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(orders.bp)
     app.cli.add_command(example_cli)
     return app
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import random
+import typing as t
+
 import click
 import sqlalchemy as sa
 from flask import Flask
@@ -10,7 +15,9 @@ from flask.cli import AppGroup
 
 from flask_helpdesk import demo
 from flask_helpdesk.models import Ticket
+from flask_helpdesk.services import customers
 
+from .models import Order
 from .models import User
 from .models import db
 
@@ -35,8 +42,59 @@ def prepare(app: Flask, *, demo_sizes: dict[str, int] | None = None) -> bool:
             return False
         click.echo("Generating demo data (a minute or so)...")
         made = demo.generate(**(demo_sizes or {}))
+        made["orders"] = demo_orders()
         click.echo(", ".join(f"{k}: {v}" for k, v in made.items()))
         return True
+
+
+#: The shop's catalogue: (product, price).
+PRODUCTS = (("Wireless headphones", "79.00"), ("USB-C charger", "24.50"),
+            ("Phone case", "12.90"), ("Smart watch", "199.00"), ("Laptop stand", "45.00"),
+            ("Mechanical keyboard", "109.00"), ("Webcam", "59.99"), ("Gift card", "25.00"))
+#: Currency by the demo customer's language.
+CURRENCIES = {"en": "USD", "ru": "RUB", "pt": "BRL"}
+#: Price factor of a currency (the demo shop's price lists).
+RATES = {"USD": 1, "RUB": 90, "BRL": 5}
+
+
+def demo_orders(*, seed: int = 7, days: int = 180) -> int:
+    """Give each demo customer 0-4 orders (a regular 8) over the last ``days`` days.
+
+    Orders are matched to helpdesk customers by email, like a real shop's.
+    Returns the number of orders made.
+    """
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    made, after = 0, None
+    while page := customers.list_customers(after=after, limit=200):
+        after = page[-1].id
+        for person in page:
+            emails = [i.value for i in person.identities if i.kind == "email"]
+            currency = CURRENCIES.get(str(person.attributes.get("language")), "USD")
+            # every tenth customer is a regular, with more orders than the sidebar shows
+            count = 8 if person.id % 10 == 1 else rng.choice((0, 1, 1, 2, 3, 4))
+            for _n in range(count if emails else 0):
+                made += 1
+                placed = now - dt.timedelta(days=rng.uniform(0, days))
+                db.session.add(_order(rng, f"EX-{10000 + made}", emails[0], currency,
+                                      placed, (now - placed).days))
+    db.session.commit()
+    return made
+
+
+def _order(rng: random.Random, number: str, email: str, currency: str,
+           placed: dt.datetime, age_days: int) -> Order:
+    items: list[dict[str, t.Any]] = []
+    for name, price in rng.sample(PRODUCTS, rng.randint(1, 3)):
+        amount = (decimal.Decimal(price) * RATES[currency]).quantize(decimal.Decimal("0.01"))
+        items.append({"name": name, "quantity": rng.randint(1, 2), "price": str(amount)})
+    total = sum(decimal.Decimal(i["price"]) * i["quantity"] for i in items)
+    if age_days < 3:
+        status = rng.choice(("placed", "paid", "shipped"))
+    else:
+        status = rng.choices(("delivered", "cancelled", "refunded"), weights=(8, 1, 1))[0]
+    return Order(number=number, customer_email=email, items=items, total=total,
+                 currency=currency, status=status, placed_at=placed)
 
 
 def _upgrade_helpdesk(app: Flask) -> None:

@@ -209,3 +209,35 @@ def test_hook_helpdesk_register_rule_actions(app_factory) -> None:
         history = tickets.list_events(ticket.id, actor=SYSTEM)
         tagged = [e for e in history if e.type == "ticket.tags_changed"]
         assert [(e.data["added"], e.actor_name) for e in tagged] == [(["level-2"], "Rule: esc")]
+
+
+def test_hook_helpdesk_customer_sidebar_html(app_factory) -> None:
+    from markupsafe import Markup
+
+    from flask_helpdesk.services import agents
+    from flask_helpdesk.services import customers
+    from flask_helpdesk.testing import User
+
+    seen = []
+
+    class Crm:
+        @hookimpl
+        def helpdesk_customer_sidebar_html(self, helpdesk, customer, agent):
+            seen.append((helpdesk.app, customer.id, agent.name))
+            return Markup("<h2>CRM</h2><p>Plan: {}</p>").format(customer.attributes["plan"])
+
+    class Silent:
+        @hookimpl
+        def helpdesk_customer_sidebar_html(self, customer):
+            return None
+
+    app = app_factory(plugins=[Crm(), Silent()])
+    with app.app_context():
+        agents.create_agent(actor=SYSTEM, name="Ann", email="ann@example.com", user_id="1")
+        customer = customers.create_customer(actor=SYSTEM, name="Carla",
+                                             attributes={"plan": "<gold>"})
+        customer_id = customer.id
+    page = app.test_client(user=User("1")).get(f"/helpdesk/customers/{customer_id}").text
+    assert seen == [(app, customer_id, "Ann")]
+    assert "<h2>CRM</h2><p>Plan: &lt;gold&gt;</p>" in page
+    assert page.count('class="hd-sidebar-block"') == 1  # None adds no block

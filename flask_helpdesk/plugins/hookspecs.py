@@ -14,11 +14,14 @@ import pluggy
 
 if t.TYPE_CHECKING:
     import click
+    from markupsafe import Markup
 
     from ..channels import DeliveryReceipt
     from ..channels import InboundMessage
     from ..channels import OutboundMessage
     from ..events import Event
+    from ..models import Agent
+    from ..models import Customer
     from ..state import HelpdeskState
 
 #: Marks a function as a hook specification.
@@ -216,6 +219,50 @@ def helpdesk_register_rule_actions() -> dict[str, dict[str, t.Any]]:
     ``apply`` runs inside the rule's transaction: it must not commit, and
     raising undoes every action of the rule on that ticket. Slow work (HTTP
     calls) belongs in a job sent with ``helpdesk.jobs.send``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# UI contributions
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def helpdesk_customer_sidebar_html(
+    helpdesk: HelpdeskState, customer: Customer, agent: Agent | None
+) -> str | Markup | None:
+    """Add a block of HTML about a customer to the agent's sidebar.
+
+    Called while a web request renders the partial
+    ``helpdesk/_customer_sidebar.html``: on the customer profile and beside a
+    ticket, inside the request's app context, once per page. Nothing is
+    being committed.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param customer: The customer shown, with ``customer.identities`` loaded
+        (match your own records on their ``kind`` and normalized ``value``).
+        Read-only.
+    :param agent: The agent looking at the page (``None`` outside the agent
+        pages). Use it to hide data the agent should not see.
+    :return: An HTML fragment (``str`` or :class:`markupsafe.Markup`), or
+        ``None`` to show nothing. The fragment is inserted as it is, in a
+        ``<section>`` of its own: it is trusted HTML from the host, so the
+        plugin must escape every value it puts in it, e.g. with
+        ``markupsafe.Markup("<li>{}</li>").format(value)`` or a template
+        rendered with ``render_template``.
+
+    All results are collected, each non-None one shown as a block, in
+    pluggy's call order (the plugin registered last first; mark the hookimpl
+    ``tryfirst=True`` or ``trylast=True`` to move its block). An
+    implementation that raises (or returns something other than text) is
+    logged on the ``flask_helpdesk.plugins`` logger and its block is replaced
+    by a short "this block failed" note; the page still renders. There is no default implementation.
+
+    Runs on every page view: keep it fast (one indexed query, or a cache for
+    remote systems), never block on a slow service, and never write or
+    commit.
 
     .. versionadded:: 0.1
     """
