@@ -54,7 +54,9 @@ def tickets_list() -> str | tuple[str, int]:
 
 
 def _filters_from_args() -> TicketFilter:
-    data: dict[str, t.Any] = {name: request.args.getlist(name) for name in FILTER_ARGS[:-1]}
+    # The filter form sends every field; an empty one ("any") does not filter.
+    data: dict[str, t.Any] = {name: [x for x in request.args.getlist(name) if x.strip()]
+                              for name in FILTER_ARGS[:-1]}
     data["tags"] = [tag for value in data["tags"] for tag in value.replace(",", " ").split()]
     data["q"] = request.args.get("q") or None
     return TicketFilter.from_dict({k: v for k, v in data.items() if v})
