@@ -121,6 +121,27 @@ def editor_demo() -> str:
                            submitted=request.form if request.method == "POST" else None)
 
 
+class Server:
+    """A WSGI app served by a threaded werkzeug server on a free port of 127.0.0.1.
+
+    :ivar url: Base URL, e.g. ``http://127.0.0.1:40123`` (no trailing slash).
+    """
+
+    def __init__(self, app: t.Any) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="e2e-http", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+
 class LiveSite:
     """The example site served over HTTP by a werkzeug server in a thread.
 
@@ -135,19 +156,15 @@ class LiveSite:
                               instance_path=str(tmp_path / "instance"))
         self.app.register_blueprint(fixtures_bp)
         get_state(self.app).pm.register(self.outbox, name="e2e-outbox-recorder")
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="e2e-http", daemon=True)
+        self._server = Server(self.app)
+        self.url = self._server.url
 
     def start(self) -> LiveSite:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
+        self._server.stop()
         close_app(self.app)
 
     # ----------------------------------------------------------- data helpers
