@@ -45,7 +45,7 @@ if t.TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 
-#: Seconds Playwright waits for an element or a navigation before failing.
+#: Milliseconds Playwright waits for an element, a navigation or an ``expect``.
 TIMEOUT_MS = 10_000
 
 
@@ -73,6 +73,9 @@ def chromium() -> t.Iterator[Browser]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("Playwright is not installed: pip install -e '.[test]'")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)  # a loaded CI machine can be slow
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield browser

@@ -94,7 +94,7 @@ class OutboxRecorder:
         with self._lock:
             self.messages.append(message)
 
-    def wait_for(self, text: str, timeout: float = 10) -> OutboundMessage:
+    def wait_for(self, text: str, timeout: float = 15) -> OutboundMessage:
         """The first recorded message containing ``text``, waiting for the worker.
 
         :raises AssertionError: Nothing with ``text`` was delivered in time.
@@ -131,6 +131,7 @@ class Server:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},  # quick shutdown
                                         name="e2e-http", daemon=True)
 
     def start(self) -> None:
