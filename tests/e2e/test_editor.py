@@ -25,19 +25,27 @@ def submitted(page: Page) -> dict[str, str]:
             for i in range(fields.count())}
 
 
+def reply_form(page: Page) -> t.Any:
+    return page.locator("#reply")
+
+
 def editor(page: Page) -> t.Any:
-    return page.get_by_role("textbox", name="Reply to the customer")
+    return reply_form(page).get_by_role("textbox", name="Reply to the customer")
 
 
 def test_editor_mounts_over_the_textarea(page: Page) -> None:
     page.goto(DEMO)
     expect(editor(page)).to_be_visible()
-    expect(page.locator("textarea[name=text]")).to_be_hidden()
-    toolbar = page.get_by_role("toolbar", name="Formatting")
+    expect(reply_form(page).locator("textarea[name=text]")).to_be_hidden()
+    toolbar = reply_form(page).get_by_role("toolbar", name="Formatting")
     for name in ("Bold", "Italic", "Link", "Bulleted list", "Numbered list", "Quote"):
         expect(toolbar.get_by_role("button", name=name)).to_be_visible()
     page.get_by_text("Reply to the customer").click()  # the label focuses the editor
     expect(editor(page)).to_be_focused()
+    # Without a label, the form's heading names the editor; each form has its own.
+    note = page.get_by_role("textbox", name="Internal note (agents only)")
+    expect(note).to_be_visible()
+    expect(page.locator("#note input[name=html]")).to_have_count(1)
 
 
 def test_formatting_is_posted_as_html_and_as_plain_text(page: Page) -> None:
@@ -49,7 +57,7 @@ def test_formatting_is_posted_as_html_and_as_plain_text(page: Page) -> None:
     page.keyboard.type("Zoe")
     page.keyboard.press("Control+b")
     page.keyboard.press("Enter")
-    page.get_by_role("button", name="Bulleted list").click()
+    reply_form(page).get_by_role("button", name="Bulleted list").click()
     page.keyboard.type("clear the cache")
     page.keyboard.press("Enter")
     page.keyboard.type("log in again")
@@ -66,7 +74,7 @@ def test_keyboard_only_quote_and_link(page: Page) -> None:
     page.keyboard.type("See the guide")
     page.keyboard.press("Shift+Home")
     page.keyboard.press("Control+k")  # the link tooltip opens with its address field
-    address = page.get_by_label("Link address")
+    address = reply_form(page).get_by_label("Link address")
     expect(address).to_be_focused()
     address.fill("https://example.com/guide")
     address.press("Enter")
@@ -75,7 +83,7 @@ def test_keyboard_only_quote_and_link(page: Page) -> None:
     page.keyboard.type("Quoted line")
     # Tab leaves the editor (no focus trap): Shift+Tab walks back to the toolbar.
     page.keyboard.press("Shift+Tab")
-    quote = page.get_by_role("button", name="Quote")
+    quote = reply_form(page).get_by_role("button", name="Quote")
     for _ in range(8):
         if quote.evaluate("b => b === document.activeElement"):
             break
@@ -113,7 +121,7 @@ def test_template_is_inserted_at_the_cursor(page: Page) -> None:
     handled = page.evaluate("""() => {
         const event = new CustomEvent("hd:template-inserted", {cancelable: true,
             detail: {text: "thanks for waiting.", html: "thanks for <b>waiting</b>."}});
-        return !document.querySelector("textarea[name=text]").dispatchEvent(event);
+        return !document.querySelector("#reply textarea").dispatchEvent(event);
     }""")
     assert handled, "the editor did not claim the template (preventDefault)"
     page.get_by_role("button", name="Send reply").click()

@@ -21,6 +21,9 @@
  * when dispatchEvent() returns true no editor handled it and the caller
  * inserts the text into the textarea itself.
  *
+ * The editor is named by the textarea's label (or aria-label), else by the
+ * form's first heading.
+ *
  * Keyboard: Tab and Shift+Tab leave the editor (no focus trap); Ctrl/Cmd+B,
  * +I and +K make bold, italic and a link; the toolbar buttons are real
  * buttons with labels. Labels can be translated with a JSON attribute:
@@ -62,6 +65,13 @@
       return copy.textContent.trim();
     }
     return textarea.getAttribute("placeholder") || "";
+  }
+
+  var headings = 0;
+  function headingOf(form) {
+    var heading = form && form.querySelector("legend, h1, h2, h3, h4");
+    if (heading && !heading.id) { heading.id = "hd-editor-heading-" + (++headings); }
+    return heading;
   }
 
   /* The editor's content as plain text for the text part of an email. */
@@ -148,7 +158,11 @@
     var root = quill.root;
     root.setAttribute("role", "textbox");
     root.setAttribute("aria-multiline", "true");
-    if (name) { root.setAttribute("aria-label", name); }
+    if (name) {
+      root.setAttribute("aria-label", name);
+    } else if (headingOf(form)) {  // no label: the form's heading names the editor
+      root.setAttribute("aria-labelledby", headingOf(form).id);
+    }
     if (required) { root.setAttribute("aria-required", "true"); }
     var url = holder.querySelector(".ql-tooltip input");
     if (url) { url.setAttribute("aria-label", labels.linkUrl); }
