@@ -128,8 +128,13 @@ class _Handlers:
             self._tabs[sid] = {"agent_id": agent.id, "tickets": set(), "window": []}
         groups = [g.id for g in agents.list_groups()] if agent.sees_all else sorted(
             agent.group_ids)
-        for room in [inbox_room(g) for g in groups] + [inbox_room(None), f"agent:{agent.id}"]:
-            join_room(room)
+        try:
+            for room in [inbox_room(g) for g in groups] + [inbox_room(None),
+                                                           f"agent:{agent.id}"]:
+                join_room(room)
+        except ValueError:  # gone before the handshake finished
+            self._tabs_pop(sid)
+            return
         self._start_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def on_disconnect(self, reason: t.Any = None) -> None:
@@ -137,7 +142,10 @@ class _Handlers:
 
         tab = self._tabs_pop(request.sid)  # type: ignore[attr-defined]
         for ticket_id in sorted(tab.get("tickets", ())):
-            self._leave(ticket_id, request.sid)  # type: ignore[attr-defined]
+            try:
+                self._leave(ticket_id, request.sid)  # type: ignore[attr-defined]
+            except Exception:
+                logger.exception("presence cleanup of ticket %s failed", ticket_id)
 
     # -- client events
 
@@ -181,6 +189,9 @@ class _Handlers:
         except HelpdeskError as exc:
             logger.warning("refused %s from agent %s: %s", handler.__name__, agent.id, exc)
             return {"ok": False, "error": exc.code, "message": exc.message}
+        except Exception:  # one bad event never takes the connection or the server down
+            logger.exception("%s from agent %s failed", handler.__name__, agent.id)
+            return {"ok": False, "error": "server_error"}
 
     def _within_rate(self, sid: str) -> bool:
         from .extension import get_state
@@ -212,7 +223,11 @@ class _Handlers:
         from .services import presence
 
         ticket, changed = presence.enter(ticket_id, actor=agent, sid=sid, activity=activity)
-        join_room(ticket_room(ticket.id))
+        try:
+            join_room(ticket_room(ticket.id))
+        except ValueError:  # the tab disconnected while this event waited
+            presence.leave(ticket.id, sid=sid)
+            return {"ok": False, "error": "disconnected"}
         with self._lock:
             self._tabs[sid]["tickets"].add(ticket.id)
         agents_now = presence.on_ticket(ticket.id)
@@ -226,7 +241,10 @@ class _Handlers:
         ticket_id = _ticket_id(data)
         with self._lock:
             self._tabs[sid]["tickets"].discard(ticket_id)
-        leave_room(ticket_room(ticket_id))
+        try:
+            leave_room(ticket_room(ticket_id))
+        except ValueError:  # already disconnected: on_disconnect cleans up
+            pass
         self._leave(ticket_id, sid)
         return {"ok": True}
 

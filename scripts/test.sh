@@ -19,6 +19,8 @@ done
 
 # Real services for the tests that need them (they skip locally, fail in CI).
 ./scripts/services.sh || echo "test.sh: some services are not running (see above)" >&2
+# Debian's chromium for the end-to-end tests (they skip locally, fail in CI, without it).
+./scripts/browser.sh || echo "test.sh: no browser for the e2e tests (see above)" >&2
 
 "$PY" -m ruff check .
 "$PY" -m mypy  # strict, on flask_helpdesk (pyproject.toml)

@@ -74,6 +74,16 @@ def _context() -> dict[str, t.Any]:
         "hd_priority_label": _priority_label, "STATUSES": STATUSES, "PRIORITIES": PRIORITIES,
         "hd_channels": get_state().channels, "hd_ago": ago,
         "hd_realtime": get_state().extension.socketio is not None, "hd_live_text": live_text,
+        "hd_editor_labels": editor_labels,
+    }
+
+
+def editor_labels() -> dict[str, str]:
+    """The rich-text editor's toolbar labels, in the agent's language."""
+    return {
+        "toolbar": _("Formatting"), "bold": _("Bold"), "italic": _("Italic"),
+        "link": _("Link"), "bullet": _("Bulleted list"), "ordered": _("Numbered list"),
+        "blockquote": _("Quote"), "linkUrl": _("Link address"),
     }
 
 

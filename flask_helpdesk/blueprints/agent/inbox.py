@@ -105,7 +105,9 @@ def counts() -> Response:
 
 
 def _filters_from_args() -> TicketFilter:
-    data: dict[str, t.Any] = {name: request.args.getlist(name) for name in FILTER_ARGS}
+    # The filter form sends every field; an empty one ("any") does not filter.
+    data: dict[str, t.Any] = {name: [x for x in request.args.getlist(name) if x.strip()]
+                              for name in FILTER_ARGS}
     data["tags"] = [tag for value in data["tags"] for tag in value.replace(",", " ").split()]
     data["q"] = request.args.get("q") or None
     return TicketFilter.from_dict({k: v for k, v in data.items() if v})

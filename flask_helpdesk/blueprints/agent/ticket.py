@@ -16,12 +16,14 @@ from ...errors import Conflict
 from ...errors import HelpdeskError
 from ...errors import ValidationError
 from ...i18n import _
+from ...models import Ticket
 from ...models.ticket import STATUSES
 from ...models.ticket import TRANSITIONS
 from ...services import UNSET
 from ...services import TicketChanges
 from ...services import agents
 from ...services import messages
+from ...services import permissions
 from ...services import tickets
 from ._common import THREAD_LIMIT
 from ._common import bp
@@ -69,14 +71,20 @@ def _new_since(history: t.Sequence[t.Any], seen: int | None) -> set[int]:
 
 
 def _act(ticket_id: int, form: str, action: t.Callable[[], t.Any], done: str) -> t.Any:
-    """Run a service call for a form; on error show the page again with the form filled."""
+    """Run a service call for a form; on error show the page again with the form filled.
+
+    After success the agent goes back to the ticket, or to the inbox when the
+    change took the ticket out of their sight (handed to another group).
+    """
     try:
-        action()
+        result = action()
     except HelpdeskError as exc:
         if not isinstance(exc, ValidationError | Conflict):
             raise
         return _render_ticket(ticket_id, form=form, error=exc, status=exc.http_status)
     flash(done, "success")
+    if isinstance(result, Ticket) and not permissions.can_see_ticket(current_agent(), result):
+        return redirect(url_for(".tickets"))
     return redirect(url_for(".ticket", ticket_id=ticket_id, _anchor=form))
 
 
