@@ -42,6 +42,7 @@ EVENT_TYPES: dict[str, str] = {
     "message.delivered": "message_id, external_id",
     "message.delivery_failed": "message_id, error, attempts, final, next_attempt_at",
     "customer.merged": "from_customer_id, into_customer_id",
+    "template.applied": "template_id, name, message_id (a reply made from a reply template)",
 }
 
 #: Events that change what a customer sees or expects.

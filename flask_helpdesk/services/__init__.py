@@ -21,6 +21,7 @@ from . import permissions
 from . import quarantine
 from . import rules
 from . import search
+from . import templates
 from . import tickets
 from . import views
 from ._uow import SYSTEM
@@ -31,6 +32,7 @@ from ._validate import UNSET
 from .inbound import IngestResult
 from .inbound import ingest
 from .rules import RuleChanges
+from .templates import TemplateChanges
 from .tickets import TicketChanges
 from .views import Page
 from .views import TicketFilter
@@ -43,6 +45,7 @@ __all__ = [
     "Page",
     "RuleChanges",
     "SystemActor",
+    "TemplateChanges",
     "TicketChanges",
     "TicketFilter",
     "agents",
@@ -57,6 +60,7 @@ __all__ = [
     "quarantine",
     "rules",
     "search",
+    "templates",
     "tickets",
     "transaction",
     "views",
