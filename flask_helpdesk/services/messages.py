@@ -216,9 +216,6 @@ def reply(
         still what is sent: the agent may have edited the inserted text.
     :raises ValidationError: The ticket is closed, or the reply is empty.
     :raises NotFound: ``template_id`` is not a template the actor sees.
-
-    .. versionchanged:: 0.2
-        The ``template_id`` parameter.
     """
     from . import templates
 
