@@ -14,7 +14,6 @@ import typing as t
 from ..errors import NotFound
 from ..errors import ValidationError
 from ..i18n import _
-from ..i18n import ngettext
 from ..models.template import TEMPLATE_ACTIONS
 from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
@@ -116,11 +115,9 @@ def summary(actions: t.Mapping[str, t.Any]) -> list[str]:
             actions["priority"])))
     added, removed = actions.get("add_tags") or [], actions.get("remove_tags") or []
     if added:
-        out.append(ngettext("add tag %(tags)s", "add tags %(tags)s", len(added),
-                            tags=", ".join(added)))
+        out.append(_("add tags %(tags)s", tags=", ".join(added)))
     if removed:
-        out.append(ngettext("remove tag %(tags)s", "remove tags %(tags)s", len(removed),
-                            tags=", ".join(removed)))
+        out.append(_("remove tags %(tags)s", tags=", ".join(removed)))
     try:
         if actions.get("group_id"):
             out.append(_("move to %(group)s", group=get_group(actions["group_id"]).name))

@@ -85,7 +85,7 @@ class Rendered:
     :ivar text: The reply text with every placeholder filled.
     :ivar html: The HTML version, or ``None`` when the template has none.
     :ivar actions: The template's actions (normalized).
-    :ivar summary: The actions in words (``["set status pending", "add tag refund"]``).
+    :ivar summary: The actions in words (``["set status pending", "add tags refund"]``).
     :ivar attachments: File names sent with the reply.
     """
 

@@ -82,7 +82,7 @@ def test_list_search_folder_and_render(team, api_as) -> None:
     preview = api.get(f"/templates/{refund['id']}/render?ticket_id={case.id}")
     assert preview.status_code == 200
     assert preview.json["text"] == "Money back, Carla"
-    assert preview.json["summary"] == ["set status pending", "add tag refund"]
+    assert preview.json["summary"] == ["set status pending", "add tags refund"]
     assert api.get(f"/templates/{refund['id']}/render").status_code == 422
     assert api.get(f"/templates/{refund['id']}/render?ticket_id=99999").status_code == 404
 

@@ -41,7 +41,7 @@ def test_list_groups_by_folder_with_badges_and_counts(team, login) -> None:
              "<h2>Tech</h2>", "<strong>Reset"]
     assert [html.index(x) for x in order] == sorted(html.index(x) for x in order)
     assert html.count("hd-badge-shared") == 2 and html.count("hd-badge-personal") == 1
-    assert "used 0 times" in html
+    assert "times used: 0" in html
     # The agent may edit only her own template; she may create personal ones.
     assert html.count("/edit") == 1 and "New template" in html
     assert 'href="/helpdesk/templates"' in html  # the nav link
@@ -128,7 +128,7 @@ def test_picker_json_is_filled_in_and_ranked_by_use(team, login) -> None:
     assert item["text"] == "Hello Carla, your money is back."
     assert item["html"] == "<p>Hello Carla Customer</p>"
     assert item["attachments"] == ["policy.txt"]
-    assert item["will_also"] == "Will also: set status pending, add tag refund"
+    assert item["will_also"] == "Will also: set status pending, add tags refund"
     assert data["items"][0]["text"] == "Thanks, Anna"  # the agent who opens the picker
     found = login(team.anna).get(f"/helpdesk/tickets/{case.id}/templates?q=money").json
     assert [i["name"] for i in found["items"]] == ["Refund"]
