@@ -148,3 +148,13 @@ def test_picker_partial_renders_inside_a_form(team, app) -> None:
     assert f'data-url="/helpdesk/tickets/{case.id}/templates"' in html
     assert 'name="template_id"' in html and 'role="listbox"' in html
     assert 'aria-keyshortcuts="Alt+T"' in html and "template-picker.js" in html
+
+
+def test_ticket_history_names_the_template(team, login) -> None:
+    from flask_helpdesk.services import messages
+
+    row = shared("Refund", "Money back", actions={"add_tags": ["refund"]})
+    case = ticket(team)
+    messages.reply(case.id, actor=team.anna, text="Money back", template_id=row.id)
+    html = login(team.anna).get(f"/helpdesk/tickets/{case.id}").text
+    assert "used the template Refund" in html and "added tags refund" in html
