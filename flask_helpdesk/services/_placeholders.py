@@ -6,6 +6,11 @@ globals, nothing but the values of :data:`PLACEHOLDERS` (plus any
 ``ticket.custom_fields.<name>``, empty when the ticket has no such field).
 Plain text renders without escaping, HTML with autoescaping, so a customer's
 name cannot inject markup into an HTML reply.
+
+A template is text with placeholders, not a program: besides placeholders it
+may use the filters of :data:`FILTERS`, tests, ``{% if %}`` and comparisons,
+but no loops, assignments, calls, macros or multiplication, so no template
+can make rendering slow or huge.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import typing as t
 from jinja2 import StrictUndefined
 from jinja2 import TemplateError
 from jinja2 import TemplateSyntaxError
+from jinja2 import Undefined
 from jinja2 import meta
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
@@ -32,6 +38,19 @@ PLACEHOLDERS = (
     "ticket.id", "ticket.subject", "ticket.status",
     "agent.name", "agent.first_name", "group.name",
     "ticket.custom_fields.<name>",
+)
+
+#: Filters a template may use (none of them can grow the text much).
+FILTERS = ("capitalize", "d", "default", "e", "escape", "first", "int", "last", "length",
+           "lower", "round", "string", "striptags", "title", "trim", "truncate", "upper",
+           "wordcount")
+
+#: The syntax a template may use: output, placeholders, filters, conditions.
+_ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name,
+    nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test, nodes.CondExpr, nodes.If,
+    nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand, nodes.Concat,
+    nodes.Add, nodes.Sub, nodes.Neg, nodes.Pos, nodes.Keyword, nodes.List, nodes.Tuple,
 )
 
 _ROOTS = frozenset(p.split(".")[0] for p in PLACEHOLDERS)
@@ -52,19 +71,23 @@ class _Values:
 
 
 class _Fields(_Values):
-    """Custom fields: a field the ticket does not have renders empty."""
+    """Custom fields: a field the ticket does not have is a lenient undefined.
+
+    It renders empty, and ``|default("...")`` replaces it.
+    """
 
     __slots__ = ()
 
     def __getitem__(self, key: str) -> t.Any:
         value = self._values.get(key)
-        return "" if value is None else value
+        return Undefined(name=key) if value is None else value
 
 
 def _environment(*, html: bool) -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html,
                                keep_trailing_newline=True)
     env.globals.clear()  # no range(), lipsum(), namespace()...
+    env.filters = {name: env.filters[name] for name in FILTERS}
     return env
 
 
@@ -89,6 +112,10 @@ def _path(node: nodes.Node) -> list[str] | None:
 
 
 def _check_paths(node: nodes.Node) -> None:
+    if not isinstance(node, _ALLOWED_NODES):
+        raise ValidationError(_("A template may hold text, placeholders, filters and"
+                                " {%% if %%} conditions only, not %(what)s.",
+                                what=type(node).__name__), field="body")
     path = _path(node)
     if path is not None:
         if tuple(path) in _PATHS or (tuple(path[:2]) == _CUSTOM and len(path) == 3
@@ -125,6 +152,9 @@ def check(source: str, *, field: str, html: bool = False) -> None:
     except ValidationError as exc:
         exc.field = field
         raise
+    except TemplateSyntaxError as exc:
+        raise ValidationError(_("The placeholders do not parse (line %(line)s): %(error)s",
+                                line=exc.lineno, error=exc.message or ""), field=field) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise ValidationError(_("The template cannot be filled in: %(error)s", error=str(exc)),
                               field=field) from None

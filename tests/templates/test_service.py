@@ -84,6 +84,11 @@ def test_a_manager_may_share_a_personal_template(team) -> None:
     ({"body": "Hi {{ customer.name.__class__ }}"}, "body", "Unknown placeholder"),
     ({"body": "Hi {{ range(10) }}"}, "body", r"Unknown placeholder \{\{ range \}\}"),
     ({"body": "Hi {{ customer.name "}, "body", "do not parse"),
+    ({"body": '{{ "x" * 1000000000 }}'}, "body", "not Mul"),
+    ({"body": "{% for c in ticket.subject %}{{ c }}{% endfor %}"}, "body", "not For"),
+    ({"body": "{{ customer.name.upper() }}"}, "body", "not Call"),
+    ({"body": "{{ customer.name|center(1000000000) }}"}, "body", "No filter named 'center'"),
+    ({"body": "{% macro m() %}x{% endmacro %}"}, "body", "not Macro"),
     ({"body_html": "<p>{{ agent.nme }}</p>"}, "body_html", "Unknown placeholder"),
     ({"folder": "Billing//Refunds"}, "folder", "without empty parts"),
     ({"actions": {"status": "done"}}, "actions.status", "status must be one of"),
@@ -166,6 +171,17 @@ def test_placeholders_render_for_the_ticket(team) -> None:
         f"Здравствуйте, Ольга (Ольга Смирнова, olga@example.ru)! Заявка #{case.id} «Возврат»,"
         " статус open, группа Support, заказ A-17. Max / Max Manager")
     assert filled.html == "<p>Ольга Смирнова &amp; Возврат</p>"
+
+
+def test_filters_and_conditions_work(team) -> None:
+    case = ticket(team)
+    tickets.update_ticket(case.id, actor=SYSTEM, changes=tickets.TicketChanges(
+        custom_fields={"plan": "pro"}))
+    row = shared("Plan", '{{ customer.first_name|upper }}: {% if ticket.custom_fields.plan =='
+                 ' "pro" %}priority line{% else %}standard{% endif %},'
+                 ' {{ ticket.custom_fields.region|default("EU") }}')
+    assert templates.render(row.id, ticket_id=case.id, actor=team.anna).text == (
+        "CARLA: priority line, EU")
 
 
 def test_html_escapes_customer_values_text_does_not(team) -> None:
