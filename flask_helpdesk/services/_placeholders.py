@@ -137,27 +137,30 @@ def check(source: str, *, field: str, html: bool = False) -> None:
 
     :raises ValidationError: With ``field`` set to ``field``.
     """
-    env = _HTML if html else _TEXT
     try:
-        tree = env.parse(source)
-    except TemplateSyntaxError as exc:
-        raise ValidationError(_("The placeholders do not parse (line %(line)s): %(error)s",
-                                line=exc.lineno, error=exc.message or ""), field=field) from None
-    try:
-        unknown = sorted(meta.find_undeclared_variables(tree) - _ROOTS)
-        if unknown:
-            raise _unknown(unknown[0])
-        _check_paths(tree)
-        env.from_string(tree).render(_sample())
+        _check(source, html=html)
     except ValidationError as exc:
         exc.field = field
         raise
     except TemplateSyntaxError as exc:
         raise ValidationError(_("The placeholders do not parse (line %(line)s): %(error)s",
                                 line=exc.lineno, error=exc.message or ""), field=field) from None
+    except RecursionError:
+        raise ValidationError(_("The placeholders are nested too deeply."),
+                              field=field) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise ValidationError(_("The template cannot be filled in: %(error)s", error=str(exc)),
                               field=field) from None
+
+
+def _check(source: str, *, html: bool) -> None:
+    env = _HTML if html else _TEXT
+    tree = env.parse(source)
+    unknown = sorted(meta.find_undeclared_variables(tree) - _ROOTS)
+    if unknown:
+        raise _unknown(unknown[0])
+    _check_paths(tree)
+    env.from_string(tree).render(_sample())
 
 
 def _sample() -> dict[str, t.Any]:

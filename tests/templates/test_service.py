@@ -89,6 +89,7 @@ def test_a_manager_may_share_a_personal_template(team) -> None:
     ({"body": "{{ customer.name.upper() }}"}, "body", "not Call"),
     ({"body": "{{ customer.name|center(1000000000) }}"}, "body", "No filter named 'center'"),
     ({"body": "{% macro m() %}x{% endmacro %}"}, "body", "not Macro"),
+    ({"body": "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}"}, "body", "nested too deeply"),
     ({"body_html": "<p>{{ agent.nme }}</p>"}, "body_html", "Unknown placeholder"),
     ({"folder": "Billing//Refunds"}, "folder", "without empty parts"),
     ({"actions": {"status": "done"}}, "actions.status", "status must be one of"),
