@@ -42,6 +42,7 @@ from .services import customers as customer_service
 from .services import inbound
 from .services import messages
 from .services import outbox
+from .services import templates as template_service
 from .services import tickets
 from .services import transaction
 from .services import views
@@ -408,6 +409,53 @@ def _create_views(admin: Agent) -> None:
                           position=position)
 
 
+#: Shared reply templates of the demo: (folder, name, body, actions).
+TEMPLATES: tuple[tuple[str, str, str, dict[str, t.Any]], ...] = (
+    ("Billing/Refunds", "Refund issued",
+     "Hello {{ customer.first_name }},\n\nwe have refunded your payment for ticket"
+     " #{{ ticket.id }}. The money is back on your card within 5 business days.\n\n"
+     "Best regards,\n{{ agent.name }}",
+     {"status": "pending", "add_tags": ["refund"]}),
+    ("Billing/Refunds", "Возврат оформлен",
+     "Здравствуйте, {{ customer.first_name }}!\n\nМы вернули оплату по заявке"
+     " №{{ ticket.id }}. Деньги придут на карту в течение 5 рабочих дней.\n\n"
+     "С уважением,\n{{ agent.name }}",
+     {"status": "pending", "add_tags": ["refund"]}),
+    ("Billing/Refunds", "Reembolso realizado",
+     "Olá, {{ customer.first_name }}!\n\nReembolsamos o pagamento do chamado"
+     " #{{ ticket.id }}. O valor volta ao seu cartão em até 5 dias úteis.\n\n"
+     "Atenciosamente,\n{{ agent.name }}",
+     {"status": "pending", "add_tags": ["refund"]}),
+    ("Billing", "Invoice copy",
+     "Hello {{ customer.first_name }},\n\nyou can download every invoice under"
+     " Settings → Billing → Invoices. Reply here if one is missing.\n\n{{ agent.first_name }}",
+     {"status": "resolved"}),
+    ("Tech", "Need more details",
+     "Hello {{ customer.first_name }},\n\nto look into “{{ ticket.subject }}” we need the"
+     " app version, your device and a screenshot of the error.\n\n{{ agent.name }}",
+     {"status": "pending", "add_tags": ["need-info"]}),
+    ("Tech", "Нужны подробности",
+     "Здравствуйте, {{ customer.first_name }}!\n\nЧтобы разобраться с заявкой"
+     " «{{ ticket.subject }}», пришлите, пожалуйста, версию приложения, модель устройства"
+     " и снимок экрана с ошибкой.\n\n{{ agent.name }}",
+     {"status": "pending", "add_tags": ["need-info"]}),
+    ("Tech", "Bug confirmed",
+     "Hello {{ customer.first_name }},\n\nthank you: we could reproduce the problem and our"
+     " developers are on it. We will write as soon as the fix is out.\n\n{{ agent.name }}",
+     {"status": "on_hold", "add_tags": ["bug"], "priority": "high"}),
+    ("", "Saudação e encerramento",
+     "Olá, {{ customer.first_name }}!\n\nFicamos felizes em ajudar. Se precisar de algo"
+     " mais, é só responder a esta mensagem.\n\nAbraços,\n{{ agent.first_name }}",
+     {"status": "resolved"}),
+)
+
+
+def _create_templates(admin: Agent) -> None:
+    for folder, name, body, actions in TEMPLATES:
+        template_service.create_template(actor=admin, name=name, body=body, folder=folder,
+                                         shared=True, actions=actions)
+
+
 def _final_status(rng: random.Random, age_days: float) -> str:
     table: tuple[tuple[str, int], ...]
     if age_days > 14:
@@ -603,6 +651,7 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
             clock.now = clock.real_start - dt.timedelta(days=days + 30)
             made_groups, team = _create_team(groups, agents)
             _create_views(team[0])
+            _create_templates(team[0])
             people = _customers(rng, customers)
             gen = _Generator(rng, clock, made_groups, team, days)
             gen.run(people, tickets, post)

@@ -37,11 +37,12 @@ EVENT_TYPES: dict[str, str] = {
     "ticket.merge_received": "source (the ticket merged into this one), messages",
     "ticket.follow_up_created": "follow_up_id (on the closed ticket)",
     "message.received": "message_id, channel (a customer message)",
-    "message.replied": "message_id, channel, delivery (a public reply)",
+    "message.replied": "message_id, channel, delivery (a public reply), template_id (if any)",
     "note.added": "message_id (an internal note; the text is never in the event)",
     "message.delivered": "message_id, external_id",
     "message.delivery_failed": "message_id, error, attempts, final, next_attempt_at",
     "customer.merged": "from_customer_id, into_customer_id",
+    "template.applied": "template_id, name, message_id (a reply made from a reply template)",
 }
 
 #: Events that change what a customer sees or expects.

@@ -25,12 +25,14 @@ if t.TYPE_CHECKING:
     from ..models import Group
     from ..models import Message
     from ..models import QuarantinedMessage
+    from ..models import ReplyTemplate
     from ..models import Rule
     from ..models import RuleRun
     from ..models import SavedView
     from ..models import Tag
     from ..models import Ticket
     from ..models import TicketEvent
+    from ..services.templates import Rendered
 
 Json = dict[str, t.Any]
 
@@ -238,4 +240,27 @@ def rule_run(row: RuleRun) -> Json:
         "done": row.done, "touched": row.touched, "skipped": row.skipped,
         "failed": row.failed, "error": row.error, "created_at": iso(row.created_at),
         "finished_at": iso(row.finished_at),
+    }
+
+
+def reply_template(row: ReplyTemplate) -> Json:
+    """A reply template with its files (names and sizes; the bytes stay on the server)."""
+    return {
+        "id": row.id, "name": row.name, "folder": row.folder, "body": row.body,
+        "body_html": row.body_html, "shared": row.shared, "owner_id": row.owner_agent_id,
+        "actions": dict(row.actions or {}), "usage_count": row.usage_count,
+        "last_used_at": iso(row.last_used_at), "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at), "created_by_id": row.created_by_id,
+        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                         "size": a.size} for a in row.attachments],
+    }
+
+
+def rendered_template(item: Rendered) -> Json:
+    """A template filled in for one ticket: what the picker inserts."""
+    return {
+        "id": item.template.id, "name": item.template.name, "folder": item.template.folder,
+        "shared": item.template.shared, "text": item.text, "html": item.html,
+        "actions": item.actions, "summary": item.summary,
+        "attachments": item.attachments,
     }

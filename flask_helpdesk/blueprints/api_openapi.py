@@ -223,6 +223,29 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "updated_at": DATETIME,
         }),
         "RuleList": _list("Rule"),
+        "ReplyTemplate": _object({
+            "id": ID, "name": {"type": "string"},
+            "folder": {"type": "string", "description": "A path like `Billing/Refunds`."},
+            "body": {"type": "string", "description": "Text with placeholders."},
+            "body_html": {"type": ["string", "null"]},
+            "shared": {"type": "boolean", "description": "False: personal to `owner_id`."},
+            "owner_id": NULLABLE_ID, "actions": _ref("TemplateActions"),
+            "usage_count": {"type": "integer", "minimum": 0},
+            "last_used_at": NULLABLE_DATETIME, "created_at": DATETIME, "updated_at": DATETIME,
+            "created_by_id": NULLABLE_ID,
+            "attachments": _array(_object({
+                "id": ID, "filename": {"type": "string"}, "content_type": {"type": "string"},
+                "size": {"type": "integer", "minimum": 0}})),
+        }),
+        "ReplyTemplateList": _list("ReplyTemplate"),
+        "RenderedTemplate": _object({
+            "id": ID, "name": {"type": "string"}, "folder": {"type": "string"},
+            "shared": {"type": "boolean"},
+            "text": {"type": "string", "description": "Placeholders filled for the ticket."},
+            "html": {"type": ["string", "null"]}, "actions": _ref("TemplateActions"),
+            "summary": _array({"type": "string"}, description="The actions in words."),
+            "attachments": _array({"type": "string"}, description="File names."),
+        }),
         "DryRun": _object({"total": {"type": "integer", "minimum": 0},
                            "ticket_ids": _array(ID)}),
         "RuleRun": _object({
@@ -277,6 +300,8 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "seen_event_id": {**NULLABLE_ID, "description":
                               "The newest event the author saw; see Conflicts."},
             "confirm": {"type": "boolean"}, "attachments": attachments,
+            "template_id": {**NULLABLE_ID, "description":
+                            "The reply template used: its actions, files and a use count."},
         }, required=()),
         "Note": _object({
             "text": text, "html": html, "seen_event_id": NULLABLE_ID,
@@ -343,6 +368,25 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "actions": _array(JSON_OBJECT), "position": position,
             "enabled": {"type": "boolean"},
         }, required=()),
+        "TemplateActions": _object({
+            "status": _enum(STATUSES), "priority": _enum(PRIORITIES),
+            "add_tags": tags, "remove_tags": tags,
+            "assignee_id": NULLABLE_ID, "group_id": NULLABLE_ID,
+        }, required=(), description="What sending the template also does to the ticket."),
+        "TemplateCreate": _object({
+            "name": _s(100, min_length=1), "folder": _s(200),
+            "body": _s(20_000, min_length=1), "body_html": _s(100_000, nullable=True),
+            "shared": {"type": "boolean", "description": "Shared templates: managers only."},
+            "actions": _ref("TemplateActions"), "attachments": attachments,
+        }, required=["name", "body"]),
+        "TemplateUpdate": _object({
+            "name": _s(100, min_length=1), "folder": _s(200),
+            "body": _s(20_000, min_length=1), "body_html": _s(100_000, nullable=True),
+            "shared": {"type": "boolean"}, "actions": _ref("TemplateActions"),
+            "attachments": {**attachments, "description": "Files to add."},
+            "remove_attachments": _array(ID, uniqueItems=True, maxItems=100,
+                                         description="Ids of files to remove."),
+        }, required=()),
         "TokenCreate": _object({
             "agent_id": {**ID, "description": "Default: yourself (admins: anyone)."},
             "name": _s(100, min_length=1),
@@ -380,6 +424,8 @@ def _query_schemas(state: HelpdeskState) -> dict[str, tuple[Json, str]]:
         "include_inactive": ({"type": "boolean"}, "Include deactivated agents."),
         "agent_id": (ID, "Whose tokens (default: yours; other agents: admins only)."),
         "prefix": (_s(50), "Names starting with this."),
+        "folder": (_s(200), "Only this folder and its subfolders."),
+        "ticket_id": (ID, "The ticket to fill the placeholders for (required)."),
     }
 
 
@@ -500,6 +546,22 @@ OPERATIONS: tuple[Operation, ...] = (
               "RuleRun", 202),
     Operation("getRuleRun", "get", "/rule-runs/{run_id}", "Progress of a rule run", "rules",
               "RuleRun"),
+    Operation("listTemplates", "get", "/templates",
+              "Shared reply templates and yours, most used first", "templates",
+              "ReplyTemplateList", query=("q", "folder")),
+    Operation("createTemplate", "post", "/templates",
+              "Save a reply template (shared: managers)", "templates", "ReplyTemplate", 201,
+              body="TemplateCreate", multipart=True),
+    Operation("getTemplate", "get", "/templates/{template_id}", "Get a reply template",
+              "templates", "ReplyTemplate"),
+    Operation("updateTemplate", "patch", "/templates/{template_id}",
+              "Change a reply template (shared: managers)", "templates", "ReplyTemplate",
+              body="TemplateUpdate", multipart=True),
+    Operation("deleteTemplate", "delete", "/templates/{template_id}",
+              "Delete a reply template (shared: managers)", "templates", status=204),
+    Operation("renderTemplate", "get", "/templates/{template_id}/render",
+              "A template filled in for a ticket, with its actions in words", "templates",
+              "RenderedTemplate", query=("ticket_id",)),
     Operation("listTokens", "get", "/tokens", "API tokens", "tokens", "TokenList",
               query=("agent_id",)),
     Operation("createToken", "post", "/tokens", "Create an API token", "tokens", "NewToken",
@@ -618,7 +680,7 @@ def build_document(state: HelpdeskState) -> Json:
         "servers": [{"url": f"{state.config.url_prefix.rstrip('/')}/api/v1"}],
         "security": [{"token": []}, {"session": []}],
         "tags": [{"name": n} for n in ("tickets", "customers", "agents", "views", "channels",
-                                       "rules", "tokens", "meta")],
+                                       "rules", "templates", "tokens", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -32,6 +32,9 @@ from .rule import Rule
 from .rule import RuleFiring
 from .rule import RuleRun
 from .search import SearchDocument
+from .template import ReplyTemplate
+from .template import TemplateAttachment
+from .template import TemplateUsage
 from .ticket import Tag
 from .ticket import Ticket
 from .ticket import ticket_tags
@@ -49,12 +52,15 @@ __all__ = [
     "Group",
     "Message",
     "QuarantinedMessage",
+    "ReplyTemplate",
     "Rule",
     "RuleFiring",
     "RuleRun",
     "SavedView",
     "SearchDocument",
     "Tag",
+    "TemplateAttachment",
+    "TemplateUsage",
     "ThreadKey",
     "Ticket",
     "TicketEvent",

@@ -22,6 +22,7 @@ from . import permissions
 from . import quarantine
 from . import rules
 from . import search
+from . import templates
 from . import tickets
 from . import views
 from ._uow import SYSTEM
@@ -32,6 +33,7 @@ from ._validate import UNSET
 from .inbound import IngestResult
 from .inbound import ingest
 from .rules import RuleChanges
+from .templates import TemplateChanges
 from .tickets import TicketChanges
 from .views import Page
 from .views import TicketFilter
@@ -44,6 +46,7 @@ __all__ = [
     "Page",
     "RuleChanges",
     "SystemActor",
+    "TemplateChanges",
     "TicketChanges",
     "TicketFilter",
     "agents",
@@ -59,6 +62,7 @@ __all__ = [
     "quarantine",
     "rules",
     "search",
+    "templates",
     "tickets",
     "transaction",
     "views",

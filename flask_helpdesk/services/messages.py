@@ -200,7 +200,7 @@ def _check_collision(ticket: Ticket, actor: Actor, seen_event_id: int | None) ->
 def reply(
     ticket_id: int, *, actor: Actor, text: str = "", html: str | None = None,
     attachments: t.Sequence[InboundAttachment] = (), status: str | None = None,
-    seen_event_id: int | None = None, confirm: bool = False,
+    seen_event_id: int | None = None, confirm: bool = False, template_id: int | None = None,
 ) -> Message:
     """Send a public reply to the ticket's customer, optionally setting the status.
 
@@ -209,16 +209,35 @@ def reply(
     :param seen_event_id: The newest event the author saw. When a public
         message newer than it exists, :class:`Conflict` is raised unless
         ``confirm`` is true.
+    :param template_id: The reply template the text was made from. In the
+        same transaction the template's actions are applied to the ticket
+        (before ``status``, which wins), copies of its files are attached, the
+        use is counted and a ``template.applied`` event names it. ``text`` is
+        still what is sent: the agent may have edited the inserted text.
     :raises ValidationError: The ticket is closed, or the reply is empty.
+    :raises NotFound: ``template_id`` is not a template the actor sees.
     """
+    from . import templates
+
     with transaction():
         ticket = get_ticket(ticket_id, actor=actor, for_update=True)
         _writable(ticket)
         if not confirm:
             _check_collision(ticket, actor, seen_event_id)
+        template = None
+        if template_id is not None:
+            template = templates.get_template(template_id, actor=actor)
+            attachments = [*attachments, *templates.attachment_copies(template)]
         message = add_message(ticket, kind="reply", actor=actor, text=text, html=html,
-                              attachments=attachments)
+                              attachments=attachments,
+                              event_data={"template_id": template_id} if template else None)
         ticket.last_agent_reply_at = ticket.updated_at = message.created_at
+        if template is not None:
+            record(ticket, "template.applied", actor, {
+                "template_id": template.id, "name": template.name, "message_id": message.id})
+            templates.apply_actions(template.actions or {}, ticket, actor)
+            templates.count_use(template, ticket_id=ticket.id, actor=actor,
+                                message_id=message.id)
         if status is not None:
             set_status(ticket, actor, status)
     return message

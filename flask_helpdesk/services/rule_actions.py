@@ -183,6 +183,39 @@ def _note(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
     add_note(ticket_id, actor=actor, text=text, confirm=True)
 
 
+def _send_template_validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A shared template that exists; a personal one would depend on its owner."""
+    from ..models import ReplyTemplate
+
+    unknown = sorted(set(action) - {"type", "template_id"})
+    if unknown:
+        raise ValidationError(_("Action %(type)s does not take %(field)s.",
+                                type=action["type"], field=unknown[0]), field="actions")
+    template_id = v.integer(action.get("template_id"), "template_id")
+    row = session().get(ReplyTemplate, template_id)
+    if row is None:
+        raise ValidationError(_("Reply template %(id)s does not exist.", id=template_id),
+                              field="actions")
+    if not row.shared:
+        raise ValidationError(_("Rules may only send shared templates; %(name)s is personal.",
+                                name=row.name), field="actions")
+    return {"type": "send_template", "template_id": template_id}
+
+
+def _send_template(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    """Send the filled-in template as an automatic reply; the reply applies its actions."""
+    from .messages import reply
+    from .templates import fill
+    from .templates import get_template
+    from .tickets import get_ticket
+
+    _send_template_validate(action)  # deleted or made personal since the rule was saved
+    template = get_template(action["template_id"], actor=actor)
+    filled = fill(template, get_ticket(ticket_id, actor=actor), actor)
+    reply(ticket_id, actor=actor, text=filled.text, html=filled.html, confirm=True,
+          template_id=template.id)
+
+
 def _notify(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
     ticket = session().get_one(Ticket, ticket_id)
     record(ticket, "rule.notified", actor, {"message": action["message"]})
@@ -235,6 +268,7 @@ ACTIONS: dict[str, Action] = {
                           lambda tid, actor, a: _change(tid, actor, remove_tags=a["tags"])),
     "reply": Action(_template, _reply),
     "note": Action(_template, _note),
+    "send_template": Action(_send_template_validate, _send_template),
     "notify": Action(_fields({"message": _text}), _notify),
     "webhook": Action(_fields({"url": _url}), _webhook),
 }

@@ -35,6 +35,7 @@ from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import rules
+from flask_helpdesk.services import templates
 from flask_helpdesk.services import tickets
 from flask_helpdesk.services import views
 
@@ -69,13 +70,17 @@ class World:
         rule = rules.create_rule(actor=SYSTEM, name="Printers", when={"type": "manual"},
                                  actions=[{"type": "add_tags", "tags": ["printer"]}])
         run = rules.run_rule(rule.id, actor=SYSTEM, send=False)
+        template = templates.create_template(
+            actor=SYSTEM, name="Refund", body="Hello {{ customer.first_name }}", shared=True,
+            folder="Billing", actions={"add_tags": ["refund"]},
+            attachments=[InboundAttachment("policy.txt", "text/plain", b"30 days")])
         self.ids = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
             "identity_id": identity.id, "group_id": team.support.id,
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
             "account_id": account.id, "item_id": item.id,
-            "rule_id": rule.id, "run_id": run.id,
+            "rule_id": rule.id, "run_id": run.id, "template_id": template.id,
         }
         self.secret = ""
         self.renew()

@@ -93,3 +93,18 @@ def test_demo_data_command_fills_an_empty_helpdesk_once(tmp_path: t.Any) -> None
         assert "empty helpdesk" in again.output
     finally:
         get_state(app).jobs.stop()
+
+
+def test_demo_reply_templates(site: Flask) -> None:
+    from flask_helpdesk.services import templates
+
+    with site.app_context():
+        rows = templates.list_templates(actor=SYSTEM)
+        assert len(rows) == 8 and all(r.shared for r in rows)
+        names = {r.name for r in rows}
+        assert {"Refund issued", "Возврат оформлен", "Reembolso realizado"} <= names
+        assert "Billing/Refunds" in templates.list_folders(actor=SYSTEM)
+        refund = next(r for r in rows if r.name == "Refund issued")
+        assert refund.actions == {"status": "pending", "add_tags": ["refund"]}
+        assert [r.name for r in templates.list_templates(actor=SYSTEM, q="возврат")] == [
+            "Возврат оформлен"]

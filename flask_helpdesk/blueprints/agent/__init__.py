@@ -2,7 +2,8 @@
 
 One blueprint, ``helpdesk.agent``, whose views live in one module per page
 family: :mod:`.inbox` (the ticket list and bulk actions), :mod:`.ticket` (one
-ticket and its forms) and :mod:`.customers` (the customer profile). Shared
+ticket and its forms), :mod:`.customers` (the customer profile) and
+:mod:`.templates` (reply templates and the ticket page's template picker). Shared
 request handling (login, the agent check, CSRF) and template helpers are in
 :mod:`._common`.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 # Importing the page modules registers their views on ``bp``.
 from . import customers  # noqa: E402,F401
 from . import inbox  # noqa: E402,F401
+from . import templates  # noqa: E402,F401
 from . import ticket  # noqa: E402,F401
 from ._common import bp
 

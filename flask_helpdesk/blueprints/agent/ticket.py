@@ -94,7 +94,7 @@ def reply(ticket_id: int) -> t.Any:
     return _act(ticket_id, "reply", lambda: messages.reply(
         ticket_id, actor=current_agent(), text=request.form.get("text", ""),
         html=request.form.get("html") or None, attachments=uploaded_files(),
-        status=request.form.get("status") or None,
+        status=request.form.get("status") or None, template_id=optional_int("template_id"),
         seen_event_id=optional_int("seen_event_id"), confirm=bool(request.form.get("confirm")),
     ), _("Reply sent."))
 

@@ -1,0 +1,215 @@
+"""Placeholders of reply templates: checked at save time, filled at send time.
+
+Templates are Jinja text rendered in :class:`jinja2.sandbox.SandboxedEnvironment`
+with :class:`jinja2.StrictUndefined`: no attribute starting with ``_``, no
+globals, nothing but the values of :data:`PLACEHOLDERS` (plus any
+``ticket.custom_fields.<name>``, empty when the ticket has no such field).
+Plain text renders without escaping, HTML with autoescaping, so a customer's
+name cannot inject markup into an HTML reply.
+
+A template is text with placeholders, not a program: besides placeholders it
+may use the filters of :data:`FILTERS`, tests, ``{% if %}`` and comparisons,
+but no loops, assignments, calls, macros or multiplication, so no template
+can make rendering slow or huge.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError
+from jinja2 import TemplateSyntaxError
+from jinja2 import Undefined
+from jinja2 import meta
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import ValidationError
+from ..i18n import _
+
+if t.TYPE_CHECKING:
+    from ..models import Agent
+    from ..models import Ticket
+
+#: Every placeholder a template may use, as written in the template.
+PLACEHOLDERS = (
+    "customer.name", "customer.first_name", "customer.email",
+    "ticket.id", "ticket.subject", "ticket.status",
+    "agent.name", "agent.first_name", "group.name",
+    "ticket.custom_fields.<name>",
+)
+
+#: Filters a template may use (none of them can grow the text much).
+FILTERS = ("capitalize", "d", "default", "e", "escape", "first", "int", "last", "length",
+           "lower", "round", "string", "striptags", "title", "trim", "truncate", "upper",
+           "wordcount")
+
+#: The syntax a template may use: output, placeholders, filters, conditions.
+_ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name,
+    nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test, nodes.CondExpr, nodes.If,
+    nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand, nodes.Concat,
+    nodes.Add, nodes.Sub, nodes.Neg, nodes.Pos, nodes.Keyword, nodes.List, nodes.Tuple,
+)
+
+_ROOTS = frozenset(p.split(".")[0] for p in PLACEHOLDERS)
+_PATHS = frozenset(tuple(p.split(".")) for p in PLACEHOLDERS if "<" not in p)
+_CUSTOM = ("ticket", "custom_fields")
+
+
+class _Values:
+    """Read-only placeholder values: unknown keys are undefined (StrictUndefined)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: t.Mapping[str, t.Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> t.Any:
+        return self._values[key]
+
+
+class _Fields(_Values):
+    """Custom fields: a field the ticket does not have is a lenient undefined.
+
+    It renders empty, and ``|default("...")`` replaces it.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> t.Any:
+        value = self._values.get(key)
+        return Undefined(name=key) if value is None else value
+
+
+def _environment(*, html: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html,
+                               keep_trailing_newline=True)
+    env.globals.clear()  # no range(), lipsum(), namespace()...
+    env.filters = {name: env.filters[name] for name in FILTERS}
+    return env
+
+
+_TEXT = _environment(html=False)
+_HTML = _environment(html=True)
+
+
+def _path(node: nodes.Node) -> list[str] | None:
+    """``customer.name`` of a chain of attribute lookups on a root name, else None."""
+    parts: list[str] = []
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            parts.append(node.arg.value)
+        else:
+            parts.append("*")
+        node = node.node
+    if isinstance(node, nodes.Name) and node.name in _ROOTS:
+        return [node.name, *reversed(parts)]
+    return None
+
+
+def _check_paths(node: nodes.Node) -> None:
+    if not isinstance(node, _ALLOWED_NODES):
+        raise ValidationError(_("A template may hold text, placeholders, filters and"
+                                " {%% if %%} conditions only, not %(what)s.",
+                                what=type(node).__name__), field="body")
+    path = _path(node)
+    if path is not None:
+        if tuple(path) in _PATHS or (tuple(path[:2]) == _CUSTOM and len(path) == 3
+                                     and path[2] != "*"):
+            return
+        raise _unknown(".".join(path))
+    for child in node.iter_child_nodes():
+        _check_paths(child)
+
+
+def _unknown(name: str) -> ValidationError:
+    return ValidationError(
+        _("Unknown placeholder {{ %(name)s }}; use one of: %(known)s.", name=name,
+          known=", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)), field="body")
+
+
+def check(source: str, *, field: str, html: bool = False) -> None:
+    """Refuse a template that does not compile or names an unknown placeholder.
+
+    :raises ValidationError: With ``field`` set to ``field``.
+    """
+    try:
+        _check(source, html=html)
+    except ValidationError as exc:
+        exc.field = field
+        raise
+    except TemplateSyntaxError as exc:
+        raise ValidationError(_("The placeholders do not parse (line %(line)s): %(error)s",
+                                line=exc.lineno, error=exc.message or ""), field=field) from None
+    except RecursionError:
+        raise ValidationError(_("The placeholders are nested too deeply."),
+                              field=field) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        raise ValidationError(_("The template cannot be filled in: %(error)s", error=str(exc)),
+                              field=field) from None
+
+
+def _check(source: str, *, html: bool) -> None:
+    env = _HTML if html else _TEXT
+    tree = env.parse(source)
+    unknown = sorted(meta.find_undeclared_variables(tree) - _ROOTS)
+    if unknown:
+        raise _unknown(unknown[0])
+    _check_paths(tree)
+    env.from_string(tree).render(_sample())
+
+
+def _sample() -> dict[str, t.Any]:
+    return {
+        "customer": _Values({"name": "Ann Lee", "first_name": "Ann", "email": "a@example.com"}),
+        "ticket": _Values({"id": 1, "subject": "Subject", "status": "open",
+                           "custom_fields": _Fields({})}),
+        "agent": _Values({"name": "Bo Agent", "first_name": "Bo"}),
+        "group": _Values({"name": "Support"}),
+    }
+
+
+def _first_name(name: str) -> str:
+    parts = name.split()
+    return parts[0] if parts else ""
+
+
+def context(ticket: Ticket, agent: Agent | None) -> dict[str, t.Any]:
+    """The placeholder values for a reply on ``ticket`` written by ``agent``.
+
+    ``ticket`` needs its customer (with identities), group and assignee loaded.
+    Without an agent (a rule sends) the assignee signs.
+    """
+    from .tickets import status_label
+
+    customer = ticket.customer
+    emails = [i.value for i in customer.identities if i.kind == "email"]
+    name = customer.name or (customer.identities[0].display if customer.identities else "")
+    signer = agent or ticket.assignee
+    signer_name = signer.name if signer is not None else ""
+    return {
+        "customer": _Values({"name": name, "first_name": _first_name(name),
+                             "email": emails[0] if emails else ""}),
+        "ticket": _Values({"id": ticket.id, "subject": ticket.subject,
+                           "status": status_label(ticket.status),
+                           "custom_fields": _Fields(ticket.custom_fields or {})}),
+        "agent": _Values({"name": signer_name, "first_name": _first_name(signer_name)}),
+        "group": _Values({"name": ticket.group.name if ticket.group is not None else ""}),
+    }
+
+
+def render(source: str, values: dict[str, t.Any], *, html: bool = False) -> str:
+    """Fill a template saved earlier (so already checked) with ``values``.
+
+    :raises ValidationError: The template cannot be filled for this ticket.
+    """
+    env = _HTML if html else _TEXT
+    try:
+        return env.from_string(source).render(values)
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        raise ValidationError(_("The template cannot be filled in: %(error)s", error=str(exc)),
+                              field="template_id") from None
