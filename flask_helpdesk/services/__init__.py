@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import agents
 from . import automation
+from . import calendars
 from . import channels
 from . import customers
 from . import inbound
@@ -28,6 +29,7 @@ from ._uow import Actor
 from ._uow import SystemActor
 from ._uow import transaction
 from ._validate import UNSET
+from .calendars import CalendarChanges
 from .inbound import IngestResult
 from .inbound import ingest
 from .rules import RuleChanges
@@ -39,6 +41,7 @@ __all__ = [
     "SYSTEM",
     "UNSET",
     "Actor",
+    "CalendarChanges",
     "IngestResult",
     "Page",
     "RuleChanges",
@@ -48,6 +51,7 @@ __all__ = [
     "agents",
     "channels",
     "automation",
+    "calendars",
     "customers",
     "inbound",
     "ingest",

@@ -323,13 +323,18 @@ def field(name: object) -> Field:
     """
     if isinstance(name, str) and name in FIELDS:
         return FIELDS[name]
+    if name == "business_hours":
+        from .rule_business_hours import FIELD
+
+        return FIELD
     if isinstance(name, str):
         owner, _sep, key = name.partition(".")
         if owner in ("custom", "customer") and key and len(key) <= 64:
             return _json_field(owner, key)
     raise ValidationError(
         _("Unknown condition field %(field)s; known: %(known)s, custom.<name>,"
-          " customer.<attribute>.", field=name, known=", ".join(FIELDS)), field="conditions")
+          " customer.<attribute>.", field=name, known=", ".join([*FIELDS, "business_hours"])),
+        field="conditions")
 
 
 def validate(conditions: object) -> dict[str, list[dict[str, t.Any]]]:

@@ -30,6 +30,7 @@ from schemathesis.checks import status_code_conformance
 from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
+from flask_helpdesk.services import calendars
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
@@ -69,13 +70,17 @@ class World:
         rule = rules.create_rule(actor=SYSTEM, name="Printers", when={"type": "manual"},
                                  actions=[{"type": "add_tags", "tags": ["printer"]}])
         run = rules.run_rule(rule.id, actor=SYSTEM, send=False)
+        calendar = calendars.create_calendar(
+            actor=SYSTEM, name="Office", timezone="Europe/Berlin",
+            periods=[{"weekday": "mon", "start": "09:00", "end": "17:00"}],
+            holidays=[{"date": "2026-12-25", "name": "Christmas"}])
         self.ids = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
             "identity_id": identity.id, "group_id": team.support.id,
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
             "account_id": account.id, "item_id": item.id,
-            "rule_id": rule.id, "run_id": run.id,
+            "rule_id": rule.id, "run_id": run.id, "calendar_id": calendar.id,
         }
         self.secret = ""
         self.renew()
