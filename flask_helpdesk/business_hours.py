@@ -28,8 +28,10 @@ import zoneinfo
 #: Weekday names as stored in calendars, Monday first (``date.weekday()`` order).
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-#: How far the search for an opening or a closing goes before giving up.
-HORIZON = dt.timedelta(days=3 * 366)
+#: How far the search for an opening or a closing goes before giving up:
+#: far enough for a year of open time at 20 hours a week (the longest time
+#: rule), short enough that a calendar that never opens costs little.
+HORIZON = dt.timedelta(days=10 * 366)
 
 _DAY = dt.timedelta(days=1)
 _ZERO = dt.timedelta(0)
@@ -254,7 +256,7 @@ def add_business_time(schedule: Schedule, start: dt.datetime,
         return start
     left = delta
     cursor = start
-    while cursor - start < 10 * HORIZON:
+    while cursor - start < 3 * HORIZON:
         found = False
         for a, b in _forward(schedule, cursor):
             found = True

@@ -185,3 +185,11 @@ def test_elapsed_adds_up_and_openings_are_open(s: Schedule, a: dt.datetime, m1: 
     assert opens is not None and opens >= a and is_open(s, opens)
     assert business_elapsed(s, a, opens) == dt.timedelta(0)
     assert (closed_since(s, a) is None) == is_open(s, a)
+
+
+def test_a_year_of_office_hours_is_within_reach() -> None:
+    """The longest time rule (a year) counted in a 40-hour week still has a due anchor."""
+    berlin, end = office(), utc(2026, 12, 2, 12, 0)
+    latest = subtract_business_time(berlin, end, 366 * 24 * H)
+    assert latest is not None and latest.year == 2022
+    assert business_elapsed(berlin, latest, end) == 366 * 24 * H

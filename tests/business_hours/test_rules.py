@@ -163,3 +163,35 @@ def test_bad_business_hours_rules_are_refused(team) -> None:
         rule(conditions={"all": [{"field": "business_hours", "op": "is", "value": None}]})
     with pytest.raises(ValidationError, match="Calendar 7 does not exist"):
         rule(conditions={"all": [{"field": "business_hours", "op": "inside", "value": 7}]})
+
+
+def test_the_sql_bound_selects_exactly_the_tickets_due_in_open_time(team) -> None:
+    import datetime as dt
+
+    from flask_helpdesk.business_hours import business_elapsed
+    from flask_helpdesk.models import utcnow
+    from flask_helpdesk.services import calendars
+
+    weekly = open_three_days_ago(is_default=True)
+    office = calendars.create_calendar(
+        actor=SYSTEM, name="Office", timezone="America/Sao_Paulo", periods=[
+            {"weekday": d, "start": s, "end": e} for d in ("mon", "tue", "wed", "thu", "fri")
+            for s, e in (("09:00", "12:00"), ("13:00", "18:00"))],
+        holidays=[{"date": (utcnow().date() - dt.timedelta(days=2)).isoformat()}])
+    agents.update_group(team.support.id, actor=SYSTEM, calendar_id=office.id)
+    r = rule(name="due", when={"type": "time", "since": "created", "minutes": 10 * 60,
+                               "business_hours": True})
+    made = []
+    for i in range(30):
+        tk = ticket(team, group_id=team.support.id if i % 2 else None)
+        age(tk.id, hours=5 * i + 0.5)
+        made.append(tk)
+    now = utcnow()
+    expected = set()
+    for tk in made:
+        row = tickets.get_ticket(tk.id, actor=SYSTEM)
+        schedule = (office if row.group_id else weekly).schedule
+        if business_elapsed(schedule, row.created_at, now) >= dt.timedelta(hours=10):
+            expected.add(tk.id)
+    assert set(automation.candidates(r, now=now)) == expected
+    assert 0 < len(expected) < len(made)
