@@ -376,6 +376,11 @@ def _one(item: object) -> dict[str, t.Any]:
 def _check_possible(conditions: list[dict[str, t.Any]]) -> None:
     """Refuse "all" conditions that contradict each other (status is open and is closed)."""
     wanted: dict[str, t.Any] = {}
+    hours = {(c["op"], c["value"]) for c in conditions if c["field"] == "business_hours"}
+    if any(("inside", value) in hours for op, value in hours if op == "outside"):
+        raise ValidationError(
+            _("The conditions can never all be true: %(field)s cannot be two values.",
+              field="business_hours"), field="conditions")
     for cond in conditions:
         if cond["op"] != "is" or cond["field"] not in FIELDS:
             continue

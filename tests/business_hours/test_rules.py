@@ -161,6 +161,8 @@ def test_bad_business_hours_rules_are_refused(team) -> None:
         rule(when={"type": "time", "since": "created", "minutes": 5, "calendar_id": 1})
     with pytest.raises(ValidationError, match="operators: inside, outside"):
         rule(conditions={"all": [{"field": "business_hours", "op": "is", "value": None}]})
+    with pytest.raises(ValidationError, match="can never all be true"):
+        rule(conditions={"all": [OUTSIDE, {**OUTSIDE, "op": "inside"}]})
     with pytest.raises(ValidationError, match="Calendar 7 does not exist"):
         rule(conditions={"all": [{"field": "business_hours", "op": "inside", "value": 7}]})
 
