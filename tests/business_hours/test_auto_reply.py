@@ -153,3 +153,19 @@ def test_a_group_rule_in_portuguese(app) -> None:
     with pytest.raises(ValidationError, match="Unknown placeholder {closes_at}"):
         rules.create_rule(actor=SYSTEM, name="bad", when={"type": "manual"}, actions=[
             {"type": "out_of_hours_reply", "text": "until {closes_at}"}])
+
+
+def test_defaults_installed_in_russian_answer_in_russian(app) -> None:
+    from babel.dates import format_date
+
+    _calendar, opens = closed_until_day_after_tomorrow(is_default=True)
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        installed = {r.name: r for r in rules.install_defaults(actor=SYSTEM)}
+    rule = installed["Автоответ в нерабочее время"]
+    assert rule.actions[0]["language"] == "ru"
+    rules.update_rule(rule.id, actor=SYSTEM, changes=RuleChanges(enabled=True))
+    [sent] = _replies(ingest(mail()).ticket_id)
+    assert sent.text == (
+        "Здравствуйте, Carla! Спасибо за ваше сообщение. Сейчас мы не работаем; мы вернёмся"
+        f" {format_date(opens, 'full', locale='ru')}, 09:00 (Бразилия, стандартное время)"
+        " и тогда вам ответим.")
