@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
     from ..models import Agent
     from ..models import ApiToken
     from ..models import Attachment
+    from ..models import BusinessCalendar
     from ..models import ChannelAccount
     from ..models import ContactIdentity
     from ..models import Customer
@@ -142,7 +143,17 @@ def customer(row: Customer) -> Json:
 
 def group(row: Group) -> Json:
     return {"id": row.id, "name": row.name, "description": row.description,
-            "created_at": iso(row.created_at)}
+            "calendar_id": row.calendar_id, "created_at": iso(row.created_at)}
+
+
+def calendar(row: BusinessCalendar) -> Json:
+    """A business calendar; periods are in its time zone's wall-clock time."""
+    return {
+        "id": row.id, "name": row.name, "timezone": row.timezone,
+        "periods": [dict(p) for p in row.periods],
+        "holidays": [dict(h) for h in row.holidays], "is_default": row.is_default,
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
 
 
 def agent(row: Agent) -> Json:

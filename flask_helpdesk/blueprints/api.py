@@ -4,8 +4,9 @@ This module holds what every endpoint shares: authentication (API tokens or
 the host's Flask-Login session), CSRF protection of session-authenticated
 changes, the request-size limit, JSON errors for every failure (unknown
 addresses and wrong methods included) and the OpenAPI document. The
-endpoints live in the child blueprints ``api_tickets``, ``api_people`` and
-``api_views``, ``api_rules``, ``api_templates``; each is parse -> call a service -> serialize.
+endpoints live in the child blueprints ``api_tickets``, ``api_people``,
+``api_views``, ``api_rules``, ``api_templates`` and ``api_calendars``; each is
+parse -> call a service -> serialize.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkzeug.routing import RequestRedirect
 
 from ..extension import get_state
 from . import api_auth
+from . import api_calendars
 from . import api_channels
 from . import api_openapi
 from . import api_people
@@ -38,7 +40,8 @@ if t.TYPE_CHECKING:
 
 bp = Blueprint("api", __name__)
 register_json_errors(bp)
-for _child in (api_tickets, api_people, api_views, api_channels, api_rules, api_templates):
+for _child in (api_tickets, api_people, api_views, api_channels, api_rules, api_templates,
+               api_calendars):
     bp.register_blueprint(_child.bp)
 
 _PUBLIC = frozenset({"helpdesk.api.openapi"})

@@ -30,6 +30,7 @@ from ..models.message import MESSAGE_KINDS
 from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
 from ..models.ticket import SUBJECT_MAX
+from ..services.calendars import WEEKDAYS
 from ..services.views import SORTS
 
 if t.TYPE_CHECKING:
@@ -43,6 +44,8 @@ ID: Json = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NULLABLE_ID: Json = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}
 DATETIME: Json = {"type": "string", "format": "date-time"}
 NULLABLE_DATETIME: Json = {"type": ["string", "null"], "format": "date-time"}
+HHMM: Json = {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+              "description": "HH:MM; 24:00 ends a period at midnight."}
 JSON_OBJECT: Json = {"type": "object"}
 
 
@@ -180,7 +183,9 @@ def _response_schemas(state: HelpdeskState) -> Json:
         }),
         "CustomerPage": _page("Customer"),
         "Group": _object({"id": ID, "name": {"type": "string"},
-                          "description": {"type": "string"}, "created_at": DATETIME}),
+                          "description": {"type": "string"}, "calendar_id": {
+                              **NULLABLE_ID, "description": "Null: the default calendar."},
+                          "created_at": DATETIME}),
         "GroupList": _list("Group"),
         "Agent": agent,
         "AgentList": _list("Agent"),
@@ -246,6 +251,17 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "summary": _array({"type": "string"}, description="The actions in words."),
             "attachments": _array({"type": "string"}, description="File names."),
         }),
+        "Calendar": _object({
+            "id": ID, "name": {"type": "string"},
+            "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Berlin."},
+            "periods": _array(_ref("Period")),
+            "holidays": _array(_object({"date": {"type": "string", "format": "date"},
+                                        "name": {"type": "string"}})),
+            "is_default": {"type": "boolean"}, "created_at": DATETIME, "updated_at": DATETIME,
+        }),
+        "CalendarList": _list("Calendar"),
+        "Period": _object({"weekday": _enum(WEEKDAYS), "start": HHMM, "end": HHMM},
+                          description="Local wall-clock time; never across midnight."),
         "DryRun": _object({"total": {"type": "integer", "minimum": 0},
                            "ticket_ids": _array(ID)}),
         "RuleRun": _object({
@@ -265,6 +281,13 @@ def _request_schemas(state: HelpdeskState) -> Json:
     attachments = _array(_ref("AttachmentUpload"),
                          maxItems=config.max_attachments_per_message)
     position = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    calendar: Json = {
+        "name": _s(100, min_length=1), "timezone": _s(64, min_length=1),
+        "periods": _array(_ref("Period"), maxItems=70),
+        "holidays": _array(_object({"date": {"type": "string", "format": "date"},
+                                    "name": _s(100)}, required=["date"]), maxItems=1000),
+        "is_default": {"type": "boolean", "description": "Unmarks the previous default."},
+    }
     agent: Json = {
         "name": _s(200, min_length=1), "email": _s(320, nullable=True),
         "role": _enum(ROLES), "groups": _array(ID, uniqueItems=True, maxItems=200),
@@ -321,10 +344,12 @@ def _request_schemas(state: HelpdeskState) -> Json:
                      "description": f"One of {', '.join(IDENTITY_KINDS)} or a plugin's."},
             "value": _s(320, min_length=1),
         }),
-        "GroupCreate": _object({"name": _s(100, min_length=1), "description": _s(2000)},
-                               required=["name"]),
-        "GroupUpdate": _object({"name": _s(100, min_length=1), "description": _s(2000)},
-                               required=()),
+        "GroupCreate": _object({"name": _s(100, min_length=1), "description": _s(2000),
+                                "calendar_id": NULLABLE_ID}, required=["name"]),
+        "GroupUpdate": _object({"name": _s(100, min_length=1), "description": _s(2000),
+                                "calendar_id": NULLABLE_ID}, required=()),
+        "CalendarCreate": _object(calendar, required=["name", "timezone"]),
+        "CalendarUpdate": _object(calendar, required=()),
         "AgentCreate": _object({**agent, "user_id": _s(200, nullable=True)},
                                required=["name"]),
         "AgentUpdate": _object({**agent, "active": {"type": "boolean"}}, required=()),
@@ -562,6 +587,16 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("renderTemplate", "get", "/templates/{template_id}/render",
               "A template filled in for a ticket, with its actions in words", "templates",
               "RenderedTemplate", query=("ticket_id",)),
+    Operation("listCalendars", "get", "/calendars", "Business calendars (managers)",
+              "calendars", "CalendarList"),
+    Operation("createCalendar", "post", "/calendars", "Add a business calendar (admins)",
+              "calendars", "Calendar", 201, body="CalendarCreate"),
+    Operation("getCalendar", "get", "/calendars/{calendar_id}", "Get a calendar (managers)",
+              "calendars", "Calendar"),
+    Operation("updateCalendar", "patch", "/calendars/{calendar_id}",
+              "Change a calendar (admins)", "calendars", "Calendar", body="CalendarUpdate"),
+    Operation("deleteCalendar", "delete", "/calendars/{calendar_id}",
+              "Delete a calendar no rule names (admins)", "calendars", status=204),
     Operation("listTokens", "get", "/tokens", "API tokens", "tokens", "TokenList",
               query=("agent_id",)),
     Operation("createToken", "post", "/tokens", "Create an API token", "tokens", "NewToken",
@@ -680,7 +715,8 @@ def build_document(state: HelpdeskState) -> Json:
         "servers": [{"url": f"{state.config.url_prefix.rstrip('/')}/api/v1"}],
         "security": [{"token": []}, {"session": []}],
         "tags": [{"name": n} for n in ("tickets", "customers", "agents", "views", "channels",
-                                       "rules", "templates", "tokens", "meta")],
+                                       "rules", "templates", "calendars", "tokens",
+                                       "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

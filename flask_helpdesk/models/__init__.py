@@ -19,6 +19,7 @@ from .agent import Agent
 from .agent import ApiToken
 from .agent import Group
 from .agent import agent_groups
+from .calendar import BusinessCalendar
 from .channel import ChannelAccount
 from .channel import ChannelCursor
 from .channel import QuarantinedMessage
@@ -45,6 +46,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "BusinessCalendar",
     "ChannelAccount",
     "ChannelCursor",
     "ContactIdentity",

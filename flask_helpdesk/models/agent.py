@@ -38,6 +38,9 @@ class Group(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    #: The group's business hours; ``None`` uses the default calendar.
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("helpdesk_calendars.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     agents: Mapped[list[Agent]] = relationship(

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -53,17 +54,25 @@ class RuleFiring(Base):
     """The ledger: a time rule fired on a ticket for the episode starting at ``anchor``.
 
     The unique key makes a rule fire at most once per ticket per episode, even
-    when two ticks overlap.
+    when two ticks overlap. Rows with a ``customer_id`` are kept per customer
+    instead (the out-of-hours reply: once per customer per closed period
+    starting at ``anchor``), with their own unique key.
     """
 
     __tablename__ = "helpdesk_rule_firings"
-    __table_args__ = (UniqueConstraint("rule_id", "ticket_id", "anchor"),)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "ticket_id", "anchor"),
+        Index("ix_helpdesk_rule_firings_customer_period", "rule_id", "customer_id", "anchor",
+              unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("helpdesk_rules.id", ondelete="CASCADE"))
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("helpdesk_tickets.id", ondelete="CASCADE"), index=True)
     anchor: Mapped[dt.datetime] = mapped_column(DateTime)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("helpdesk_customers.id", ondelete="CASCADE"))
     fired_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

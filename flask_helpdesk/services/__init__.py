@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import agents
 from . import automation
 from . import bulk_edit
+from . import calendars
 from . import channels
 from . import customers
 from . import inbound
@@ -30,6 +31,7 @@ from ._uow import Actor
 from ._uow import SystemActor
 from ._uow import transaction
 from ._validate import UNSET
+from .calendars import CalendarChanges
 from .inbound import IngestResult
 from .inbound import ingest
 from .rules import RuleChanges
@@ -42,6 +44,7 @@ __all__ = [
     "SYSTEM",
     "UNSET",
     "Actor",
+    "CalendarChanges",
     "IngestResult",
     "Page",
     "RuleChanges",
@@ -53,6 +56,7 @@ __all__ = [
     "channels",
     "automation",
     "bulk_edit",
+    "calendars",
     "customers",
     "inbound",
     "ingest",

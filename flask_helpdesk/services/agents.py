@@ -47,22 +47,33 @@ def get_group_by_name(name: str) -> Group | None:
     return session().scalar(select(Group).where(func.lower(Group.name) == name.lower()))
 
 
-def create_group(*, actor: Actor, name: str, description: str = "") -> Group:
-    """Create a group. Only admins may."""
+def create_group(*, actor: Actor, name: str, description: str = "",
+                 calendar_id: int | None = None) -> Group:
+    """Create a group. Only admins may.
+
+    :param calendar_id: The group's business hours; ``None`` uses the default calendar.
+    """
+    from .calendars import referenced_calendar
+
     require_role(actor, "admin")
     name = v.text(name, "name", max_length=100)
     with transaction() as s:
         if get_group_by_name(name) is not None:
             raise Conflict(_("A group named %(name)s already exists.", name=name), field="name")
         group = Group(name=name, description=v.text(description, "description",
-                                                    max_length=2000, required=False))
+                                                    max_length=2000, required=False),
+                      calendar_id=referenced_calendar(calendar_id))
         s.add(group)
     return group
 
 
 def update_group(
-    group_id: int, *, actor: Actor, name: str = v.UNSET, description: str = v.UNSET
+    group_id: int, *, actor: Actor, name: str = v.UNSET, description: str = v.UNSET,
+    calendar_id: int | None = v.UNSET,
 ) -> Group:
+    """Change a group. Only admins may; ``calendar_id=None`` means the default calendar."""
+    from .calendars import referenced_calendar
+
     require_role(actor, "admin")
     with transaction():
         group = get_group(group_id)
@@ -76,6 +87,8 @@ def update_group(
         if description is not v.UNSET:
             group.description = v.text(description, "description", max_length=2000,
                                        required=False)
+        if calendar_id is not v.UNSET:
+            group.calendar_id = referenced_calendar(calendar_id)
     return group
 
 

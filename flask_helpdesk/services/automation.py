@@ -38,6 +38,7 @@ from ..models import RuleRun
 from ..models import Ticket
 from ..models import utcnow
 from . import rule_actions
+from . import rule_business_hours
 from . import rule_conditions
 from ._uow import SystemActor
 from ._uow import session
@@ -164,8 +165,9 @@ def on_event(state: HelpdeskState, event: Event) -> None:
         return
     token = _depth.set(depth + 1)
     try:
-        for spec in rules:
-            apply_rule(spec, event.ticket_id)
+        with rule_business_hours.evaluating_at(event.at):
+            for spec in rules:
+                apply_rule(spec, event.ticket_id)
     finally:
         _depth.reset(token)
 
@@ -180,7 +182,7 @@ def apply_rule(spec: Spec, ticket_id: int, *, check: bool = True) -> bool:
     from .tickets import get_ticket
 
     try:
-        with transaction():
+        with transaction(), rule_business_hours.applying(spec.id):
             ticket = get_ticket(ticket_id, actor=spec.actor, for_update=True)
             if ticket.merged_into_id is not None or (check and not rule_conditions.matches(
                     spec.conditions, rule_conditions.Facts(ticket))):
@@ -217,25 +219,40 @@ def candidates(rule: Rule | Spec, *, now: dt.datetime, after: int = 0,
     spec = rule if isinstance(rule, Spec) else Spec.of(rule)
     if spec.trigger == "time":
         return [tid for tid, _anchor in _due(spec, now=now, after=after, limit=limit)]
-    query = select(Ticket.id).where(Ticket.id > after, Ticket.merged_into_id.is_(None),
-                                    rule_conditions.to_sql(spec.conditions)).order_by(Ticket.id)
-    ids = list(session().scalars(query.limit(limit) if limit else query))
-    return _refine(spec, ids)
+    with rule_business_hours.evaluating_at(now):
+        query = select(Ticket.id).where(Ticket.id > after, Ticket.merged_into_id.is_(None),
+                                        rule_conditions.to_sql(spec.conditions)
+                                        ).order_by(Ticket.id)
+        ids = list(session().scalars(query.limit(limit) if limit else query))
+        return _refine(spec, ids)
 
 
 def _due(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> list[
         tuple[int, dt.datetime]]:
     """Due tickets with no ledger row for their current anchor: one query."""
-    anchor = anchor_column(spec.when["since"])
-    fired = exists().where(RuleFiring.rule_id == spec.id, RuleFiring.ticket_id == Ticket.id,
-                           RuleFiring.anchor == anchor)
-    query = select(Ticket.id, anchor).where(
-        Ticket.id > after, anchor <= now - dt.timedelta(minutes=spec.when["minutes"]),
-        Ticket.merged_into_id.is_(None), rule_conditions.to_sql(spec.conditions), ~fired,
-    ).order_by(Ticket.id)
-    rows = [(tid, at) for tid, at in session().execute(query.limit(limit) if limit else query)]
-    keep = set(_refine(spec, [tid for tid, _at in rows]))
-    return [(tid, at) for tid, at in rows if tid in keep]
+    return _scan(spec, now=now, after=after, limit=limit)[0]
+
+
+def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> tuple[
+        list[tuple[int, dt.datetime]], int | None]:
+    """:func:`_due`, and the id to continue after when the batch was full (else None).
+
+    The next batch starts after the last ticket *scanned*, not the last one
+    kept: the Python check of text conditions may drop some of a full batch.
+    """
+    with rule_business_hours.evaluating_at(now):
+        anchor = anchor_column(spec.when["since"])
+        fired = exists().where(RuleFiring.rule_id == spec.id,
+                               RuleFiring.ticket_id == Ticket.id, RuleFiring.anchor == anchor)
+        query = select(Ticket.id, anchor).where(
+            Ticket.id > after, rule_business_hours.due_clause(spec.when, anchor, now),
+            Ticket.merged_into_id.is_(None), rule_conditions.to_sql(spec.conditions), ~fired,
+        ).order_by(Ticket.id)
+        rows = [(tid, at) for tid, at in session().execute(
+            query.limit(limit) if limit else query)]
+        keep = set(_refine(spec, [tid for tid, _at in rows]))
+    more = rows[-1][0] if limit and len(rows) == limit else None
+    return [(tid, at) for tid, at in rows if tid in keep], more
 
 
 def _refine(spec: Spec, ids: list[int]) -> list[int]:
@@ -274,14 +291,14 @@ def _tick_rule(spec: Spec, now: dt.datetime, batch_size: int) -> int:
     fired, after = 0, 0
     while True:
         with transaction() as s:
-            due = _due(spec, now=now, after=after, limit=batch_size)
+            due, more = _scan(spec, now=now, after=after, limit=batch_size)
             ids = _record_firings(s, spec, due, now) if due else []
         if ids:
             get_state().jobs.send("rules_apply", spec.id, ids)
         fired += len(ids)
-        if len(due) < batch_size:
+        if more is None:
             return fired
-        after = due[-1][0]
+        after = more
 
 
 def _record_firings(s: t.Any, spec: Spec, due: list[tuple[int, dt.datetime]],

@@ -142,7 +142,7 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             "ticket_id": tid, "kind": "reply" if reply else "note", "channel": row["channel"],
             "account": row["account"], "author_name": spec.actor.name, "subject": "",
             "text": action["text"].format_map({k: values[k] for k in PLACEHOLDERS}),
-            "meta": {}, "created_at": now, "attempts": 0,
+            "meta": {"automatic": True} if reply else {}, "created_at": now, "attempts": 0,
             "delivery_state": "queued" if reply else None,
             "next_attempt_at": now if reply else None,
         })

@@ -24,6 +24,7 @@ from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
 from ..models.ticket import UNSOLVED
 from . import _validate as v
+from . import rule_business_hours
 from ._uow import SystemActor
 from ._uow import record
 from ._uow import session
@@ -49,28 +50,37 @@ class Action:
     apply: t.Callable[[int, SystemActor, dict[str, t.Any]], None]
 
 
-def _template(action: dict[str, t.Any], key: str = "text") -> dict[str, t.Any]:
-    text = v.text(action.get(key), key, max_length=TEXT_MAX)
+def check_template(value: t.Any, placeholders: t.Sequence[str], key: str = "text") -> str:
+    """An action text whose ``{placeholders}`` are all among ``placeholders``.
+
+    :raises ValidationError: Not text, an unclosed brace, an unknown placeholder.
+    """
+    text = v.text(value, key, max_length=TEXT_MAX)
     try:
         names = {name for _lit, name, _spec, _conv in string.Formatter().parse(text)
                  if name is not None}
     except ValueError:
         raise ValidationError(_("The text has an unclosed { or }; write {{ or }} for a brace."),
                               field="actions") from None
-    unknown = sorted(names - set(PLACEHOLDERS))
+    unknown = sorted(names - set(placeholders))
     if unknown:
         raise ValidationError(
             _("Unknown placeholder {%(name)s}; use one of: %(known)s.", name=unknown[0],
-              known=", ".join("{" + p + "}" for p in PLACEHOLDERS)), field="actions")
-    return {**action, key: text}
+              known=", ".join("{" + p + "}" for p in placeholders)), field="actions")
+    return text
 
 
-def render(text: str, ticket: Ticket) -> str:
-    """Fill the placeholders of an action text for ``ticket``."""
+def _template(action: dict[str, t.Any], key: str = "text") -> dict[str, t.Any]:
+    return {**action, key: check_template(action.get(key), PLACEHOLDERS, key)}
+
+
+def render(text: str, ticket: Ticket, **extra: t.Any) -> str:
+    """Fill the placeholders of an action text for ``ticket`` (and ``extra`` ones)."""
     return text.format_map({
         "customer_name": ticket.customer.name if ticket.customer else "",
         "ticket_id": ticket.id,
         "agent_name": ticket.assignee.name if ticket.assignee else "",
+        **extra,
     })
 
 
@@ -271,6 +281,8 @@ ACTIONS: dict[str, Action] = {
     "send_template": Action(_send_template_validate, _send_template),
     "notify": Action(_fields({"message": _text}), _notify),
     "webhook": Action(_fields({"url": _url}), _webhook),
+    "out_of_hours_reply": Action(rule_business_hours.validate_action,
+                                 rule_business_hours.apply_action),
 }
 
 

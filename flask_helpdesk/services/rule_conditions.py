@@ -323,13 +323,18 @@ def field(name: object) -> Field:
     """
     if isinstance(name, str) and name in FIELDS:
         return FIELDS[name]
+    if name == "business_hours":
+        from .rule_business_hours import FIELD
+
+        return FIELD
     if isinstance(name, str):
         owner, _sep, key = name.partition(".")
         if owner in ("custom", "customer") and key and len(key) <= 64:
             return _json_field(owner, key)
     raise ValidationError(
         _("Unknown condition field %(field)s; known: %(known)s, custom.<name>,"
-          " customer.<attribute>.", field=name, known=", ".join(FIELDS)), field="conditions")
+          " customer.<attribute>.", field=name, known=", ".join([*FIELDS, "business_hours"])),
+        field="conditions")
 
 
 def validate(conditions: object) -> dict[str, list[dict[str, t.Any]]]:
@@ -371,6 +376,11 @@ def _one(item: object) -> dict[str, t.Any]:
 def _check_possible(conditions: list[dict[str, t.Any]]) -> None:
     """Refuse "all" conditions that contradict each other (status is open and is closed)."""
     wanted: dict[str, t.Any] = {}
+    hours = {(c["op"], c["value"]) for c in conditions if c["field"] == "business_hours"}
+    if any(("inside", value) in hours for op, value in hours if op == "outside"):
+        raise ValidationError(
+            _("The conditions can never all be true: %(field)s cannot be two values.",
+              field="business_hours"), field="conditions")
     for cond in conditions:
         if cond["op"] != "is" or cond["field"] not in FIELDS:
             continue

@@ -10,7 +10,8 @@ hand and follow the run. :mod:`.automation` runs them.
   ``field.changed`` takes ``field`` and optionally ``from`` / ``to``,
   ``tag.added`` takes ``tag``;
 - ``{"type": "time", "since": ANCHOR, "minutes": N}`` with ``ANCHOR`` one of
-  :data:`ANCHORS` (calendar time);
+  :data:`ANCHORS` (calendar time; with ``"business_hours": true`` open time
+  of the ticket's calendar, or of ``"calendar_id"``);
 - ``{"type": "manual"}``: only "run rule".
 """
 
@@ -90,12 +91,14 @@ def validate_when(when: object) -> dict[str, t.Any]:
         _only(when, {"type"})
         return {"type": "manual"}
     if kind == "time":
-        _only(when, {"type", "since", "minutes"})
+        from .rule_business_hours import validate_when as business
+
+        _only(when, {"type", "since", "minutes", "business_hours", "calendar_id"})
         minutes = v.integer(when.get("minutes"), "when.minutes")
         if minutes > MAX_MINUTES:
             raise ValidationError(_("A time rule waits at most a year."), field="when")
-        return {"type": "time", "since": v.one_of(when.get("since"), "when.since", ANCHORS),
-                "minutes": minutes}
+        return business(when, {"type": "time", "since": v.one_of(
+            when.get("since"), "when.since", ANCHORS), "minutes": minutes})
     on = v.one_of(when.get("on"), "when.on", EVENT_KINDS)
     if on == "tag.added":
         from .tickets import normalize_tag
@@ -285,6 +288,8 @@ def get_run(run_id: int, *, actor: Actor) -> RuleRun:
 
 def default_rules() -> list[dict[str, t.Any]]:
     """The example rules :func:`install_defaults` adds (translated texts)."""
+    from ..extension import get_state
+
     pending = {"field": "status", "op": "is", "value": "pending"}
     reminded = {"field": "tags", "op": "has_any", "value": ["reminded"]}
     return [
@@ -292,8 +297,9 @@ def default_rules() -> list[dict[str, t.Any]]:
          "when": {"type": "time", "since": "status_changed", "minutes": 24 * 60},
          "conditions": {"all": [pending]},
          "actions": [{"type": "reply", "text": str(_(
-             "Hello {customer_name}, we are still waiting for your answer on ticket"
-             " #{ticket_id}. Reply to this message and we will continue."))},
+             "Hello {customer_name}, we are waiting for your information on ticket"
+             " #{ticket_id}. Reply to this message to continue, or write to us if the"
+             " question is no longer relevant."))},
              {"type": "add_tags", "tags": ["reminded"]}]},
         {"name": str(_("Forget the reminder when the customer answers")),
          "when": {"type": "event", "on": "message.received"},
@@ -309,7 +315,22 @@ def default_rules() -> list[dict[str, t.Any]]:
          "when": {"type": "time", "since": "status_changed", "minutes": 7 * 24 * 60},
          "conditions": {"all": [{"field": "status", "op": "is", "value": "resolved"}]},
          "actions": [{"type": "set_status", "status": "closed"}]},
+        {"name": str(_("Out-of-hours auto-reply")),
+         "when": {"type": "event", "on": "message.received"},
+         "conditions": {"all": [{"field": "business_hours", "op": "outside", "value": None}]},
+         "actions": [{"type": "out_of_hours_reply", "language": _locale(get_state()),
+                      "text": str(_(
+                          "Hello {customer_name}, thank you for your message. Our team is"
+                          " away now; we are back {opens_at} and will answer you then."))}]},
     ]
+
+
+def _locale(state: t.Any) -> str:
+    """The language the default texts were just translated into."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale() or state.config.default_language)
+    return locale if locale in state.config.languages else state.config.default_language
 
 
 def install_defaults(*, actor: Actor) -> list[Rule]:

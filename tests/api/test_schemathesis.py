@@ -30,6 +30,7 @@ from schemathesis.checks import status_code_conformance
 from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
+from flask_helpdesk.services import calendars
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
@@ -74,6 +75,10 @@ class World:
             actor=SYSTEM, name="Refund", body="Hello {{ customer.first_name }}", shared=True,
             folder="Billing", actions={"add_tags": ["refund"]},
             attachments=[InboundAttachment("policy.txt", "text/plain", b"30 days")])
+        calendar = calendars.create_calendar(
+            actor=SYSTEM, name="Office", timezone="Europe/Berlin",
+            periods=[{"weekday": "mon", "start": "09:00", "end": "17:00"}],
+            holidays=[{"date": "2026-12-25", "name": "Christmas"}])
         self.ids = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
@@ -81,6 +86,7 @@ class World:
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
             "account_id": account.id, "item_id": item.id,
             "rule_id": rule.id, "run_id": run.id, "template_id": template.id,
+            "calendar_id": calendar.id,
         }
         self.secret = ""
         self.renew()

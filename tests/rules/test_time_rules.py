@@ -178,7 +178,8 @@ def test_default_rules_remind_resolve_and_close(team, workers) -> None:
     from flask_helpdesk.services import RuleChanges
 
     installed = rules.install_defaults(actor=team.admin)
-    assert len(installed) == 4 and not any(r.enabled for r in installed)
+    assert len(installed) == 5 and not any(r.enabled for r in installed)
+    assert [r.name for r in installed][-1] == "Out-of-hours auto-reply"
     assert rules.install_defaults(actor=team.admin) == []
     for r in installed:
         rules.update_rule(r.id, actor=team.admin, changes=RuleChanges(enabled=True))
@@ -186,6 +187,8 @@ def test_default_rules_remind_resolve_and_close(team, workers) -> None:
     age(tk.id, hours=25)
     assert _tick(workers) == 1
     assert [tg.name for tg in _get(tk.id).tags] == ["reminded"]
+    reminder = [m for m in messages.list_messages(tk.id, actor=SYSTEM) if m.kind == "reply"]
+    assert "no longer relevant" in reminder[0].text and reminder[0].meta["automatic"]
     s = get_state().db.session
     s.execute(update(Ticket).where(Ticket.id == tk.id).values(
         last_agent_reply_at=utcnow() - dt.timedelta(hours=73)))
