@@ -25,7 +25,8 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
 
 
 #: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
-SECURITY = [("tls", "TLS"), ("starttls", "STARTTLS"), ("plain", "None (loopback only)")]
+SECURITY = [("tls", "TLS"), ("starttls", "STARTTLS"),
+            ("plain", "None (SMTP: loopback servers only)")]
 
 
 @hookimpl
