@@ -241,3 +241,39 @@ def test_hook_helpdesk_customer_sidebar_html(app_factory) -> None:
     assert seen == [(app, customer_id, "Ann")]
     assert "<h2>CRM</h2><p>Plan: &lt;gold&gt;</p>" in page
     assert page.count('class="hd-sidebar-block"') == 1  # None adds no block
+
+
+def test_hook_helpdesk_channel_settings(app_factory) -> None:
+    from flask_helpdesk.services import agents
+    from flask_helpdesk.services import channels
+    from flask_helpdesk.testing import User
+
+    class Form:
+        @hookimpl
+        def helpdesk_channel_settings(self):
+            return [{"channel": "test", "label": "Test bot", "fields": [
+                {"name": "url", "label": "Bot URL", "type": "text", "required": True},
+                {"name": "api_key", "label": "API key", "type": "password"},
+            ]}]
+
+    app = app_factory(plugins=[RecordingChannel(), Form()])
+    with app.app_context():
+        form = channels.channel_forms()["test"]
+        assert [(f.name, f.secret, f.required) for f in form.fields] == [
+            ("url", False, True), ("api_key", True, False)]
+        agents.create_agent(actor=SYSTEM, name="Ada", user_id="1", role="admin")
+    page = app.test_client(user=User("1")).get("/helpdesk/admin/channels/new/test").text
+    assert "Bot URL" in page and 'type="password" name="api_key"' in page
+
+
+def test_hook_helpdesk_channel_settings_must_name_a_declared_channel(app_factory) -> None:
+    from flask_helpdesk.services import channels
+
+    class Stray:
+        @hookimpl
+        def helpdesk_channel_settings(self):
+            return [{"channel": "fax", "fields": []}]
+
+    app = app_factory(plugins=[Stray()])
+    with app.app_context(), pytest.raises(RuntimeError, match="'fax'"):
+        channels.channel_forms()

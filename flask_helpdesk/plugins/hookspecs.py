@@ -134,6 +134,40 @@ def helpdesk_spam_score(helpdesk: HelpdeskState, message: InboundMessage) -> flo
     """
 
 
+@hookspec
+def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
+    """Describe the account form of a channel, for the admin pages.
+
+    Called whenever an admin opens or submits a channel account page, in the
+    web process, inside a request.
+
+    :return: A list of descriptions, one per channel, each
+        ``{"channel": "email", "label": "Email (IMAP/SMTP)", "fields": [...]}``.
+        ``channel`` is a name declared with ``helpdesk_register_channels``.
+        Each field is a mapping with ``name`` (the settings key), ``label``,
+        ``type`` (``text``, ``number``, ``password``, ``select``,
+        ``checkbox`` or ``textarea``) and optionally ``secret`` (stored
+        encrypted and never shown back; the default for ``password``),
+        ``required``, ``default`` (proposed for a new account), ``choices``
+        (values or ``(value, label)`` pairs of a ``select``), ``help`` (a
+        sentence under the field) and ``multiple`` (a ``textarea`` whose
+        lines are stored as a list).
+
+    All results are collected. A malformed description, an undeclared
+    channel or two descriptions of one channel raise :class:`RuntimeError`.
+    The core renders the form, validates what is submitted (required fields,
+    numbers, choices) and stores it with
+    :func:`~flask_helpdesk.services.channels.save_account_form`: plain fields
+    in the account's ``settings``, secret ones in its encrypted ``secrets``.
+    Labels and help may be lazy strings; they are rendered with ``str()`` in
+    the admin's language.
+
+    Must be pure: no I/O, no database.
+
+    .. versionadded:: 0.1
+    """
+
+
 # --------------------------------------------------------------------------
 # Outbound delivery
 # --------------------------------------------------------------------------

@@ -1,13 +1,21 @@
-"""Agents, groups (departments and support lines) and API tokens."""
+"""Agents, groups (departments and support lines) and API tokens.
+
+Creating and changing groups and agents is for admins. A change that would
+leave the helpdesk without an active admin (demoting or deactivating the last
+one) is refused, so nobody can lock everyone out of the admin pages.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import typing as t
 
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from ..errors import Conflict
 from ..errors import NotFound
@@ -15,10 +23,15 @@ from ..errors import ValidationError
 from ..i18n import _
 from ..models import Agent
 from ..models import ApiToken
+from ..models import ChannelAccount
 from ..models import Group
+from ..models import Ticket
 from ..models import utcnow
 from ..models.agent import ROLES
+from ..models.agent import agent_groups
+from ..models.ticket import UNSOLVED
 from . import _validate as v
+from ._history import record_many
 from ._uow import Actor
 from ._uow import session
 from ._uow import transaction
@@ -92,6 +105,105 @@ def update_group(
     return group
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupStats:
+    """A group with its figures, for the admin's list.
+
+    :ivar group: The group.
+    :ivar members: Active agents in it.
+    :ivar unsolved: Its tickets that still need work (open, pending, on hold).
+    :ivar tickets: All its tickets, whatever their status.
+    :ivar accounts: Channel accounts routing new tickets to it.
+    """
+
+    group: Group
+    members: int
+    unsolved: int
+    tickets: int
+    accounts: int
+
+
+def list_group_stats() -> list[GroupStats]:
+    """Every group by name, with its figures (one aggregate query per figure)."""
+    s = session()
+    members: dict[int, int] = dict(s.execute(
+        select(agent_groups.c.group_id, func.count()).join(
+            Agent, Agent.id == agent_groups.c.agent_id).where(Agent.active.is_(True))
+        .group_by(agent_groups.c.group_id)).all())
+    unsolved: dict[int | None, int] = dict(s.execute(
+        select(Ticket.group_id, func.count()).where(
+            Ticket.status.in_(UNSOLVED), Ticket.merged_into_id.is_(None))
+        .group_by(Ticket.group_id)).all())
+    tickets, accounts = _group_usage()
+    return [GroupStats(g, members.get(g.id, 0), unsolved.get(g.id, 0), tickets.get(g.id, 0),
+                       accounts.get(g.id, 0)) for g in list_groups()]
+
+
+def delete_group(group_id: int, *, actor: Actor, move_to: int | None = None) -> None:
+    """Delete a group. Only admins may.
+
+    A group that tickets or channel accounts still point at is deleted only
+    when ``move_to`` names the group they move to; each moved ticket gets a
+    ``ticket.assigned`` event, and loses its assignee when that agent may
+    not work in the new group (as :func:`~.tickets.update_ticket` does).
+
+    :raises Conflict: Tickets or accounts belong to the group and ``move_to``
+        is not given.
+    :raises ValidationError: ``move_to`` is the group itself.
+    """
+    require_role(actor, "admin")
+    with transaction() as s:
+        group = get_group(group_id)
+        if move_to is not None:
+            if move_to == group.id:
+                raise ValidationError(_("Move the tickets to another group."),
+                                      field="move_to")
+            _move_group(group, get_group(move_to), actor)
+        tickets, accounts = (counts.get(group.id, 0) for counts in _group_usage(group.id))
+        if tickets or accounts:
+            raise Conflict(_(
+                "%(name)s still has %(tickets)d tickets and %(accounts)d channel accounts;"
+                " move them to another group to delete it.", name=group.name,
+                tickets=tickets, accounts=accounts), field="move_to",
+                details={"tickets": tickets, "accounts": accounts})
+        s.execute(delete(agent_groups).where(agent_groups.c.group_id == group.id))
+        s.execute(delete(Group).where(Group.id == group.id))
+        s.expunge(group)
+
+
+def _group_usage(group_id: int | None = None
+                 ) -> tuple[dict[int | None, int], dict[int | None, int]]:
+    """Tickets and channel accounts per group (of one group, if given)."""
+    queries = [select(col, func.count()).where(col.is_not(None)).group_by(col)
+               for col in (Ticket.group_id, ChannelAccount.group_id)]
+    if group_id is not None:
+        queries = [q.where(q.selected_columns[0] == group_id) for q in queries]
+    tickets, accounts = (dict(session().execute(q).all()) for q in queries)
+    return tickets, accounts
+
+
+def _move_group(group: Group, target: Group, actor: Actor) -> None:
+    """Move every ticket and channel account of ``group`` to ``target``."""
+    s = session()
+    rows = s.execute(select(Ticket.id, Ticket.assignee_id).where(Ticket.group_id == group.id)
+                     .order_by(Ticket.id)).all()
+    assignees = {a.id: a for a in s.scalars(select(Agent).where(
+        Agent.id.in_({r.assignee_id for r in rows if r.assignee_id is not None})))}
+    keep = {aid for aid, a in assignees.items() if a.sees_all or target.id in a.group_ids}
+    dropped = [r.id for r in rows if r.assignee_id is not None and r.assignee_id not in keep]
+    s.execute(update(Ticket).where(Ticket.group_id == group.id)
+              .values(group_id=target.id).execution_options(synchronize_session=False))
+    if dropped:
+        s.execute(update(Ticket).where(Ticket.id.in_(dropped)).values(assignee_id=None)
+                  .execution_options(synchronize_session=False))
+    s.execute(update(ChannelAccount).where(ChannelAccount.group_id == group.id)
+              .values(group_id=target.id).execution_options(synchronize_session=False))
+    record_many(actor, "ticket.assigned", [
+        (r.id, target.id, {"old": r.assignee_id,
+                           "new": r.assignee_id if r.assignee_id in keep else None,
+                           "group_old": group.id, "group_new": target.id}) for r in rows])
+
+
 # ------------------------------------------------------------------- agents
 
 
@@ -156,7 +268,10 @@ def update_agent(
         if email is not v.UNSET:
             agent.email = _email(email)
         if role is not v.UNSET:
-            agent.role = v.one_of(role, "role", ROLES)
+            role = v.one_of(role, "role", ROLES)
+            if role != "admin":
+                _keep_an_admin(agent, "role")
+            agent.role = role
         if groups is not v.UNSET:
             agent.groups = [get_group(gid) for gid in groups]
         if language is not v.UNSET:
@@ -164,9 +279,23 @@ def update_agent(
         if active is not v.UNSET:
             if not isinstance(active, bool):
                 raise ValidationError(_("active must be true or false."), field="active")
+            if not active:
+                _keep_an_admin(agent, "active")
             agent.active = active
         _check_unique(agent)
     return agent
+
+
+def _keep_an_admin(agent: Agent, field: str) -> None:
+    """Refuse to demote or deactivate the last active admin."""
+    if agent.role != "admin" or not agent.active:
+        return
+    with session().no_autoflush:
+        others = session().scalar(select(func.count()).select_from(Agent).where(
+            Agent.role == "admin", Agent.active.is_(True), Agent.id != agent.id))
+    if not others:
+        raise Conflict(_("%(name)s is the last active administrator; make another agent"
+                         " an administrator first.", name=agent.name), field=field)
 
 
 def _check_unique(agent: Agent) -> None:

@@ -19,18 +19,27 @@ Only one fetcher works on an account at a time: it takes a lease with
 lease expires by itself, so a crashed fetcher blocks nobody for long.
 
 Creating, changing and listing accounts is for admins (and system actors).
+
+The admin pages build each channel's account form from the description its
+plugin returns from the ``helpdesk_channel_settings`` hook
+(:func:`channel_forms`), and turn what the admin typed back into settings and
+secrets with :func:`save_account_form`. Secrets are never shown back: an
+empty secret field keeps the stored value.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import typing as t
 
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -42,6 +51,7 @@ from ..extension import get_state
 from ..i18n import _
 from ..models import ChannelAccount
 from ..models import ChannelCursor
+from ..models import QuarantinedMessage
 from ..models import utcnow
 from . import _validate as v
 from ._uow import Actor
@@ -222,6 +232,212 @@ def release_account(account_id: int, *, owner: str) -> None:
             .values(lease_owner="", lease_until=None)
             .execution_options(synchronize_session=False)
         )
+
+
+# ------------------------------------------------------------------- account forms
+
+#: The kinds of field a channel's account form may have.
+FIELD_TYPES = ("text", "number", "password", "select", "checkbox", "textarea")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingField:
+    """One field of a channel's account form (see ``helpdesk_channel_settings``).
+
+    :ivar name: The settings key it is stored under.
+    :ivar label: Shown next to the field (a string or a lazy string).
+    :ivar type: One of :data:`FIELD_TYPES`.
+    :ivar secret: Stored encrypted in the account's secrets, never shown back.
+    :ivar required: The account cannot be saved without it.
+    :ivar default: Proposed for a new account.
+    :ivar choices: ``(value, label)`` pairs of a ``select``.
+    :ivar help: A sentence shown under the field.
+    :ivar multiple: A ``textarea`` whose lines are stored as a list.
+    """
+
+    name: str
+    label: t.Any
+    type: str = "text"
+    secret: bool = False
+    required: bool = False
+    default: t.Any = None
+    choices: tuple[tuple[str, t.Any], ...] = ()
+    help: t.Any = ""
+    multiple: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelForm:
+    """The account form of one channel: its label and fields, in order."""
+
+    channel: str
+    label: t.Any
+    fields: tuple[SettingField, ...]
+
+
+def channel_forms() -> dict[str, ChannelForm]:
+    """The account forms plugins describe, by channel name.
+
+    :raises RuntimeError: A plugin's description is malformed, names an
+        undeclared channel, or two plugins describe the same channel.
+    """
+    state = get_state()
+    forms: dict[str, ChannelForm] = {}
+    for result in state.hook.helpdesk_channel_settings():
+        for item in result or ():
+            form = _form(item)
+            if form.channel not in state.channels:
+                raise RuntimeError(f"helpdesk_channel_settings describes the channel"
+                                   f" {form.channel!r}, which no plugin declares in"
+                                   " helpdesk_register_channels")
+            if form.channel in forms:
+                raise RuntimeError(f"two plugins describe the settings of {form.channel!r}")
+            forms[form.channel] = form
+    return forms
+
+
+def form_values(form: ChannelForm, account: ChannelAccount | None) -> dict[str, t.Any]:
+    """What an account form shows: stored settings, defaults, never a secret."""
+    settings = dict(account.settings) if account is not None else {}
+    values: dict[str, t.Any] = {}
+    for field in form.fields:
+        value = "" if field.secret else settings.get(
+            field.name, field.default if account is None else None)
+        if field.multiple and isinstance(value, list):
+            value = "\n".join(str(x) for x in value)
+        values[field.name] = "" if value is None else value
+    return values
+
+
+def stored_secrets(account: ChannelAccount) -> frozenset[str]:
+    """Names of the secrets an account has (their values stay hidden)."""
+    return frozenset(_secrets_or_empty(account))
+
+
+def save_account_form(
+    *, actor: Actor, channel: str, data: t.Mapping[str, t.Any], account_id: int | None = None,
+) -> ChannelAccount:
+    """Create (or, with ``account_id``, change) an account from its submitted form.
+
+    ``data`` holds the form's strings: ``name``, ``group_id``, ``enabled``
+    and one entry per field of the channel's :class:`ChannelForm`. Settings
+    the form does not show are kept; an empty secret keeps the stored one.
+
+    :raises ValidationError: Fields are missing or invalid;
+        ``details["fields"]`` maps each bad field to its message.
+    """
+    require_role(actor, "admin")
+    form = channel_forms().get(channel)
+    if form is None:
+        raise ValidationError(_("Channel %(channel)s has no settings form.", channel=channel),
+                              field="channel")
+    account = _get(account_id) if account_id is not None else None
+    settings, secrets = _parse_form(form, data, account)
+    group = str(data.get("group_id") or "").strip()
+    common: dict[str, t.Any] = {
+        "name": str(data.get("name") or ""), "enabled": _checked(data.get("enabled")),
+        "group_id": int(group) if group.isdigit() else None,
+        "settings": settings, "secrets": secrets,
+    }
+    if account is None:
+        return create_account(actor=actor, channel=channel, **common)
+    return update_account(account.id, actor=actor, **common)
+
+
+def quarantine_counts(*, actor: Actor) -> dict[tuple[str, str], int]:
+    """Quarantined messages per ``(channel, account name)``. Only admins may."""
+    require_role(actor, "admin")
+    query = select(QuarantinedMessage.channel, QuarantinedMessage.account, func.count()).group_by(
+        QuarantinedMessage.channel, QuarantinedMessage.account)
+    return {(channel, account): count for channel, account, count in session().execute(query)}
+
+
+def _form(item: t.Mapping[str, t.Any]) -> ChannelForm:
+    try:
+        fields = tuple(_field(f) for f in item["fields"])
+        return ChannelForm(channel=str(item["channel"]), label=item.get("label") or
+                           item["channel"], fields=fields)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RuntimeError(f"malformed helpdesk_channel_settings result {item!r}: {exc}") from exc
+
+
+def _field(item: t.Mapping[str, t.Any]) -> SettingField:
+    kind = item.get("type", "text")
+    if kind not in FIELD_TYPES:
+        raise ValueError(f"field type {kind!r} is not one of {FIELD_TYPES}")
+    choices = tuple((str(c[0]), c[1]) if isinstance(c, list | tuple) else (str(c), str(c))
+                    for c in item.get("choices") or ())
+    if kind == "select" and not choices:
+        raise ValueError(f"select field {item['name']!r} has no choices")
+    return SettingField(
+        name=str(item["name"]), label=item.get("label") or item["name"], type=kind,
+        secret=bool(item.get("secret", kind == "password")),
+        required=bool(item.get("required", False)), default=item.get("default"),
+        choices=choices, help=item.get("help") or "", multiple=bool(item.get("multiple")))
+
+
+def _parse_form(form: ChannelForm, data: t.Mapping[str, t.Any], account: ChannelAccount | None
+                ) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    settings = dict(account.settings) if account is not None else {}
+    secrets = _secrets_or_empty(account)
+    errors: dict[str, str] = {}
+    for field in form.fields:
+        target = secrets if field.secret else settings
+        raw = data.get(field.name)
+        try:
+            value = _value(field, raw)
+        except ValidationError as exc:
+            errors[field.name] = exc.message
+            continue
+        if value is None and field.secret and field.name in target:
+            continue  # an empty secret keeps the stored one
+        if value is None and field.required:
+            errors[field.name] = _("%(field)s must not be empty.", field=str(field.label))
+        elif value is None:
+            target.pop(field.name, None)
+        else:
+            target[field.name] = value
+    if errors:
+        first = next(iter(errors))
+        raise ValidationError(errors[first], field=first, details={"fields": errors})
+    return settings, secrets
+
+
+def _secrets_or_empty(account: ChannelAccount | None) -> dict[str, t.Any]:
+    """The account's secrets, or ``{}`` for no account or undecryptable ones."""
+    if account is None:
+        return {}
+    try:
+        return account_secrets(account)
+    except ValidationError:
+        return {}
+
+
+def _value(field: SettingField, raw: t.Any) -> t.Any:
+    """The typed value of one submitted field; ``None`` when it was left empty."""
+    if field.type == "checkbox":
+        return _checked(raw)
+    text = "" if raw is None else str(raw).replace("\x00", "")
+    text = text if field.secret else text.strip()
+    if not text:
+        return None
+    label = str(field.label)
+    if field.type == "number":
+        if not _NUMBER.fullmatch(text):
+            raise ValidationError(_("%(field)s must be a number.", field=label), field=field.name)
+        return float(text) if "." in text else int(text)
+    if field.type == "select" and text not in {value for value, _label in field.choices}:
+        raise ValidationError(_("%(field)s must be one of: %(allowed)s.", field=label,
+                                allowed=", ".join(str(lb) for _v, lb in field.choices)),
+                              field=field.name)
+    if field.multiple:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return text
+
+
+def _checked(raw: t.Any) -> bool:
+    return str(raw or "").lower() in ("1", "on", "true", "yes")
 
 
 # ------------------------------------------------------------------- cursors

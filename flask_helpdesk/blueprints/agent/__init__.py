@@ -2,8 +2,10 @@
 
 One blueprint, ``helpdesk.agent``, whose views live in one module per page
 family: :mod:`.inbox` (the ticket list and bulk actions), :mod:`.ticket` (one
-ticket and its forms), :mod:`.customers` (the customer profile) and
-:mod:`.templates` (reply templates and the ticket page's template picker). Shared
+ticket and its forms), :mod:`.customers` (the customer profile),
+:mod:`.templates` (reply templates and the ticket page's template picker), and
+for admins :mod:`.admin` (groups, agents, tags) and :mod:`.admin_channels`
+(channel accounts, the quarantine). Shared
 request handling (login, the agent check, CSRF) and template helpers are in
 :mod:`._common`.
 
@@ -21,6 +23,8 @@ the agent typed kept in the form.
 from __future__ import annotations
 
 # Importing the page modules registers their views on ``bp``.
+from . import admin  # noqa: E402,F401
+from . import admin_channels  # noqa: E402,F401
 from . import customers  # noqa: E402,F401
 from . import inbox  # noqa: E402,F401
 from . import templates  # noqa: E402,F401

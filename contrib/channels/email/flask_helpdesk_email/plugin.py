@@ -24,6 +24,42 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
     return [{"name": "email", "label": "Email"}]
 
 
+#: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
+SECURITY = [("tls", "TLS"), ("starttls", "STARTTLS"),
+            ("plain", "None (SMTP: loopback servers only)")]
+
+
+@hookimpl
+def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
+    """The mailbox form of the admin pages: the keys client.py and smtp.py read.
+
+    Labels are English: the core's catalog does not hold plugin strings.
+    """
+    def field(name: str, label: str, type: str = "text", **kw: t.Any) -> dict[str, t.Any]:
+        return {"name": name, "label": label, "type": type, **kw}
+
+    return [{"channel": "email", "label": "Email (IMAP/SMTP)", "fields": [
+        field("imap_host", "IMAP server", required=True, help="e.g. imap.example.com"),
+        field("imap_port", "IMAP port", "number", required=True, default=993),
+        field("imap_security", "IMAP security", "select", choices=SECURITY, default="tls"),
+        field("imap_verify", "Check the IMAP server's certificate", "checkbox", default=True),
+        field("imap_username", "IMAP username", required=True),
+        field("imap_password", "IMAP password", "password", secret=True, required=True),
+        field("folders", "Folders to read", "textarea", multiple=True, default=["INBOX"],
+              help="One folder per line; INBOX when empty."),
+        field("smtp_host", "SMTP server", required=True, help="e.g. smtp.example.com"),
+        field("smtp_port", "SMTP port", "number", required=True, default=587),
+        field("smtp_security", "SMTP security", "select", choices=SECURITY,
+              default="starttls"),
+        field("smtp_verify", "Check the SMTP server's certificate", "checkbox", default=True),
+        field("smtp_username", "SMTP username", help="Empty when the server needs no login."),
+        field("smtp_password", "SMTP password", "password", secret=True),
+        field("from_address", "Replies come from (address)", required=True),
+        field("from_name", "Sender name", help="e.g. Example Support"),
+        field("smtp_timeout", "SMTP timeout (seconds)", "number", default=30),
+    ]}]
+
+
 @hookimpl
 def helpdesk_config_defaults() -> dict[str, t.Any]:
     return {
