@@ -31,9 +31,11 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
         "HELPDESK_EMAIL_ACK_MODE": "flag",
         "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
-        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 25 * 1024 * 1024,
+        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 50 * 1024 * 1024,
         "HELPDESK_EMAIL_AUTO_REPLY_LIMIT": 5,
+        "HELPDESK_EMAIL_FLOOD_LIMIT": 20,
         "HELPDESK_EMAIL_INTERNAL_DOMAINS": (),
+        "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
         "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
     }
 
