@@ -131,6 +131,39 @@ def helpdesk_spam_score(helpdesk: HelpdeskState, message: InboundMessage) -> flo
     """
 
 
+@hookspec(firstresult=True)
+def helpdesk_reparse_message(
+    helpdesk: HelpdeskState, channel: str, account: str, raw: bytes
+) -> InboundMessage | None:
+    """Read the raw bytes of a quarantined message again, for a retry.
+
+    Called by :func:`~flask_helpdesk.services.quarantine.retry_quarantined`
+    when an admin retries an entry (the REST API's
+    ``POST /quarantine/{id}/retry``, or a script), in a web request or CLI
+    process, inside an app context and outside any transaction.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param channel: The channel that kept the bytes
+        (:attr:`~flask_helpdesk.models.QuarantinedMessage.channel`).
+    :param account: The account that read them.
+    :param raw: The bytes exactly as the channel kept them.
+    :return: An :class:`~flask_helpdesk.channels.InboundMessage` when this
+        plugin owns ``channel``, otherwise ``None``.
+
+    Stops at the first non-None result. Raise any exception when the bytes
+    still cannot be read: the entry stays in the quarantine with that error
+    and one more attempt. There is no default implementation: an entry of a
+    channel that no plugin reads again cannot be retried
+    (:class:`~flask_helpdesk.errors.ValidationError`), only discarded.
+
+    Return the same message the channel's fetcher would have made (the same
+    ``external_id``), so that a retry of a message ingested meanwhile is a
+    duplicate, not a second copy. Must not commit.
+
+    .. versionadded:: 0.1
+    """
+
+
 # --------------------------------------------------------------------------
 # Outbound delivery
 # --------------------------------------------------------------------------

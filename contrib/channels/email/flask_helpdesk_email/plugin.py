@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from flask_helpdesk import DeliveryReceipt
+from flask_helpdesk import NotFound
 from flask_helpdesk import get_state
 from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
@@ -16,6 +17,7 @@ from flask_helpdesk.services import channels
 from . import smtp
 
 if t.TYPE_CHECKING:
+    from flask_helpdesk import InboundMessage
     from flask_helpdesk import OutboundMessage
 
 
@@ -51,6 +53,27 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
     smtp.send(mail, settings)
     message_id = smtp.message_id(mail)
     return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))
+
+
+@hookimpl
+def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundMessage | None:
+    """Read a quarantined email again as the fetcher would: parse, limits, filters.
+
+    Without an account of that name (an archive import without ``--account``,
+    or a deleted account) the message is parsed without the account's
+    routing and filters.
+    """
+    if channel != "email":
+        return None
+    from . import intake
+    from .parse import parse_message
+
+    try:
+        found = channels.find_account("email", account, actor=SYSTEM)
+    except NotFound:
+        token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
+        return parse_message(raw, account=account, ticket_token=token)
+    return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
 
 
 @hookimpl
