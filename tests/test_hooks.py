@@ -33,6 +33,32 @@ def test_every_hook_has_a_test() -> None:
     assert hooks - tests == set()
 
 
+def test_hook_helpdesk_add_hookspecs(app_factory) -> None:
+    import pluggy
+
+    class Specs:
+        @pluggy.HookspecMarker("flask_helpdesk")(firstresult=True)
+        def helpdesk_p_answer(self, question: str) -> str | None:
+            """The answer to ``question``."""
+
+    class Declares:
+        @hookimpl
+        def helpdesk_add_hookspecs(self, pluginmanager: pluggy.PluginManager) -> None:
+            pluginmanager.add_hookspecs(Specs)
+
+    class Answers:
+        @hookimpl
+        def helpdesk_p_answer(self, question: str) -> str:
+            return f"42 is the answer to {question}"
+
+    # The implementation comes first: without the declaration check_pending() would fail.
+    app = app_factory(plugins=[Answers(), Declares()])
+    assert get_state(app).hook.helpdesk_p_answer(question="everything") == (
+        "42 is the answer to everything")
+    with pytest.raises(pluggy.PluginValidationError):
+        app_factory(plugins=[Answers()])
+
+
 def test_hook_helpdesk_config_defaults(app_factory) -> None:
     class P:
         @hookimpl

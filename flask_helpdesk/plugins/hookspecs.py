@@ -32,6 +32,31 @@ hookimpl = pluggy.HookimplMarker("flask_helpdesk")
 # --------------------------------------------------------------------------
 
 
+@hookspec(historic=True)
+def helpdesk_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Declare hooks of a plugin's own, for other plugins to implement.
+
+    Called once for every plugin as it is registered, by ``init_app`` while it
+    builds the app's plugin manager, before the check that every
+    implementation has a specification, with no app context.
+
+    :param pluginmanager: The app's plugin manager: call
+        ``pluginmanager.add_hookspecs(module_or_class)`` with the plugin's
+        specifications (marked with ``pluggy.HookspecMarker("flask_helpdesk")``).
+    :return: Ignored.
+
+    Historic: a plugin registered after the call gets a replay, so the order
+    of registration does not matter; the hook cannot return a value. Call the
+    new hooks through ``helpdesk.hook`` (``helpdesk.pm.hook``). Name them
+    ``helpdesk_<plugin>_*`` and document them on the plugin's page; the email
+    channel's ``helpdesk_email_oauth2_token`` is an example.
+
+    Must be pure: no I/O, nothing but ``add_hookspecs``.
+
+    .. versionadded:: 0.1
+    """
+
+
 @hookspec
 def helpdesk_config_defaults() -> dict[str, t.Any]:
     """Declare the plugin's configuration keys and their defaults.

@@ -46,6 +46,7 @@ from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import transaction
 
 from . import intake
+from . import oauth2
 from .flood import STATE as FLOOD_STATE
 from .flood import FloodMeter
 
@@ -115,7 +116,7 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
         return PollStats(locked=True)
     run = _Run(account, options, owner)
     try:
-        with connect(run.settings) as mb:
+        with connect(run.settings, account) as mb:
             for folder in run.settings.get("folders") or ["INBOX"]:
                 _poll_folder(mb, run, str(folder))
         channels.record_success(account.id)
@@ -155,8 +156,12 @@ class _Run:
                 senders=", ".join(sorted(self.meter.flooding))))
 
 
-def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
-    """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret)."""
+def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None) -> BaseMailBox:
+    """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret).
+
+    With ``imap_auth: "xoauth2"`` it logs in with the token of the
+    ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+    """
     host, port = str(config["imap_host"]), int(config["imap_port"])
     security = str(config.get("imap_security", "tls"))
     context = ssl.create_default_context()
@@ -170,8 +175,12 @@ def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
     else:
         mb = MailBoxUnencrypted(host, port, timeout=30)
     try:
-        mb.login(str(config["imap_username"]), str(config["imap_password"]),
-                 initial_folder=None)
+        if oauth2.uses_oauth2(config, "imap"):
+            mb.xoauth2(str(config["imap_username"]), oauth2.token(account, "imap"),
+                       initial_folder=None)
+        else:
+            mb.login(str(config["imap_username"]), str(config["imap_password"]),
+                     initial_folder=None)
     except Exception:
         mb.client.shutdown()
         raise

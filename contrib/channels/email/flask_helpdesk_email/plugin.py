@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 import click
 from flask import current_app
 
+from flask_helpdesk import ChannelError
+from flask_helpdesk import DeliveryError
 from flask_helpdesk import DeliveryReceipt
 from flask_helpdesk import NotFound
 from flask_helpdesk import get_state
@@ -14,11 +17,18 @@ from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
+from . import hookspecs
+from . import oauth2
 from . import smtp
 
 if t.TYPE_CHECKING:
     from flask_helpdesk import InboundMessage
     from flask_helpdesk import OutboundMessage
+
+
+@hookimpl
+def helpdesk_add_hookspecs(pluginmanager: t.Any) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
@@ -47,7 +57,14 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
     if message.channel != "email":
         return None
     account = channels.find_account("email", message.account, actor=SYSTEM)
-    settings = smtp.SmtpSettings.from_config(channels.account_config(account))
+    config = channels.account_config(account)
+    settings = smtp.SmtpSettings.from_config(config)
+    if oauth2.uses_oauth2(config, "smtp"):
+        try:
+            token = oauth2.token(account, "smtp")
+        except ChannelError as exc:
+            raise DeliveryError(exc.message) from exc
+        settings = dataclasses.replace(settings, oauth2_token=token)
     mail = smtp.build_message(message, from_address=settings.from_address,
                               from_name=settings.from_name, automatic=message.automatic)
     smtp.send(mail, settings)
