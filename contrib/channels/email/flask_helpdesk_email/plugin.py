@@ -40,6 +40,7 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
 def helpdesk_config_defaults() -> dict[str, t.Any]:
     return {
         "HELPDESK_EMAIL_POLL_INTERVAL": 60,
+        "HELPDESK_EMAIL_IDLE_TIMEOUT": 300,
         "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
         "HELPDESK_EMAIL_ACK_MODE": "flag",
         "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
@@ -156,3 +157,24 @@ def poll_command(account: str | None) -> None:
     for name, stats in poll_all(options, account).items():
         click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
                    f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))
+
+
+@email_group.command("idle")
+@click.argument("accounts", nargs=-1)
+def idle_command(accounts: tuple[str, ...]) -> None:
+    """Watch enabled email accounts (or the ones named) with IMAP IDLE until stopped."""
+    import time
+
+    from .idle import watch_accounts
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    watchers = watch_accounts(app, accounts)
+    click.echo(f"watching {len(watchers)} account(s); Ctrl-C stops")
+    try:
+        while any(w.thread.is_alive() for w in watchers):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for watcher in watchers:
+            watcher.stop()
