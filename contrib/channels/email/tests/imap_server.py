@@ -48,7 +48,7 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid=dovecot gid=dovecot home={run}/mail/%u
+  args = uid=dovecot gid=dovecot home={run}/mail/%u allow_all_users=yes
 }}
 service imap-login {{
   inet_listener imap {{
