@@ -1,12 +1,21 @@
 """Workload A of shared/bench/README.md: e-mail ingestion through ``flask helpdesk email import``.
 
-Run by hand: ``.venv/bin/python benchmarks/ingest_mail.py [--n 1000 5000] [--runs 3]``.
-Each run: a fresh SQLite database; ``phase1/`` imported by one process (timed);
-the phase-1 Message-IDs mapped to their tickets; ``gen_mail.py tag`` fills the
-ticket token into ``phase2/`` (not timed); ``phase2`` imported by one process
-(timed). Prints emails/s (N / (t1 + t2), start-up included), peak RSS of the
-import processes, and checks every reply kind against its root's ticket and
-the non-ASCII bodies. The last line is ``RESULT key=value ...``.
+Run by hand::
+
+    .venv/bin/python benchmarks/ingest_mail.py [--n 1000 5000] [--runs 3]
+        [--db sqlite|postgresql] [--mode import|imap]
+
+Each run: a fresh database (SQLite file, or a new PostgreSQL database on
+127.0.0.1:5432 with ``--db postgresql``); ``phase1/`` ingested by one process
+(timed); the phase-1 Message-IDs mapped to their tickets; ``gen_mail.py tag``
+fills the ticket token into ``phase2/`` (not timed); ``phase2`` ingested by
+one process (timed). ``--mode import`` ingests with ``flask helpdesk email
+import``; ``--mode imap`` appends each phase to a private Dovecot's INBOX
+(not timed; the tests' ``imap_server.py``, root needed) and ingests it with
+``flask helpdesk email poll`` (the IMAP path: fetch, parse, ingest,
+acknowledge). Prints emails/s (N / (t1 + t2), start-up included), peak RSS of
+the ingesting processes, and checks every reply kind against its root's
+ticket and the non-ASCII bodies. The last line is ``RESULT key=value ...``.
 """
 
 from __future__ import annotations
@@ -15,16 +24,24 @@ import argparse
 import json
 import os
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import typing as t
+import uuid
 from pathlib import Path
 
+from sqlalchemy import create_engine
+from sqlalchemy import text
+
 ROOT = Path(__file__).resolve().parents[1]
-GEN = Path(os.environ.get("HELPDESK_BENCH_GEN", ROOT.parent / "shared/bench/gen_mail.py"))
+#: shared/bench beside the repository (or beside the worktrees' folder), or HELPDESK_BENCH_GEN.
+GEN = Path(os.environ.get("HELPDESK_BENCH_GEN") or next(
+    (p for p in (ROOT.parent / "shared/bench/gen_mail.py",
+                 ROOT.parents[1] / "shared/bench/gen_mail.py") if p.exists()),
+    ROOT.parent / "shared/bench/gen_mail.py"))
 
 APP = '''
 import os
@@ -32,32 +49,104 @@ from flask_helpdesk.testing import create_tables, make_app
 from flask_helpdesk_email import plugin
 
 app = make_app(database_uri=os.environ["BENCH_DB"], plugins=[plugin],
-               config={"HELPDESK_ATTACHMENT_DIR": os.environ["BENCH_FILES"]})
+               config={"HELPDESK_ATTACHMENT_DIR": os.environ["BENCH_FILES"],
+                       "HELPDESK_EMAIL_POLL_INTERVAL": 0})
 if os.environ.get("BENCH_CREATE"):
     with app.app_context():
         create_tables(app)
+        if os.environ.get("BENCH_IMAP_PORT"):
+            from flask_helpdesk.services import SYSTEM, channels
+            channels.create_account(
+                actor=SYSTEM, channel="email", name="support",
+                settings={"imap_host": "127.0.0.1", "imap_port": int(os.environ["BENCH_IMAP_PORT"]),
+                          "imap_security": "plain", "imap_username": os.environ["BENCH_IMAP_USER"]},
+                secrets={"imap_password": os.environ["BENCH_IMAP_PASSWORD"]})
 '''
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
-def run_import(env: dict[str, str], path: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flask", "--app", "bench_app", "helpdesk", "email",
-                    "import", str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+class Ingest:
+    """How a phase gets in: ``flask helpdesk email import`` or IMAP (Dovecot + poll)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode, self.dovecot = mode, None
+        if mode == "imap":
+            sys.path.insert(0, str(ROOT / "contrib/channels/email/tests"))
+            from imap_server import Dovecot
+
+            self.dovecot = Dovecot(Path(tempfile.mkdtemp(prefix="helpdesk-bench-dovecot-")))
+            self.dovecot.start()
+
+    def env(self) -> dict[str, str]:
+        if self.dovecot is None:
+            return {}
+        return {"BENCH_IMAP_PORT": str(self.dovecot.port), "BENCH_IMAP_USER": self.dovecot.user,
+                "BENCH_IMAP_PASSWORD": self.dovecot.password}
+
+    def reset(self) -> None:
+        if self.dovecot is not None:
+            self.dovecot.reset()
+
+    def run(self, env: dict[str, str], path: Path) -> float:
+        command = ["import", str(path)]
+        if self.dovecot is not None:
+            from imap_tools import MailBoxUnencrypted
+
+            with MailBoxUnencrypted("127.0.0.1", self.dovecot.port).login(
+                    self.dovecot.user, self.dovecot.password) as mb:
+                for file in sorted(path.iterdir()):
+                    mb.append(file.read_bytes(), "INBOX")
+            command = ["poll"]
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "flask", "--app", "bench_app", "helpdesk", "email",
+                        *command], env=env, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        if self.dovecot is not None:
+            self.dovecot.stop()
 
 
-def one_run(n: int, data: Path, work: Path) -> dict[str, float | int]:
-    db = work / "helpdesk.db"
-    env = {**os.environ, "BENCH_DB": f"sqlite:///{db}", "BENCH_FILES": str(work / "files"),
-           "PYTHONPATH": str(work)}
+def new_database(kind: str, work: Path) -> tuple[str, t.Callable[[], None]]:
+    """A fresh database URI and the function that drops it."""
+    if kind == "sqlite":
+        return f"sqlite:///{work / 'helpdesk.db'}", lambda: None
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG + "postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with admin.connect() as con:
+            con.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return PG + name, drop
+
+
+def one_run(n: int, data: Path, work: Path, db_kind: str, ingest: Ingest
+            ) -> dict[str, float | int]:
+    uri, drop = new_database(db_kind, work)
+    try:
+        return _measure(n, data, work, uri, db_kind, ingest)
+    finally:
+        drop()
+
+
+def _measure(n: int, data: Path, work: Path, uri: str, db_kind: str, ingest: Ingest
+             ) -> dict[str, float | int]:
+    env = {**os.environ, "BENCH_DB": uri, "BENCH_FILES": str(work / "files"),
+           "PYTHONPATH": str(work), **ingest.env()}
     (work / "bench_app.py").write_text(APP)
+    ingest.reset()
     subprocess.run([sys.executable, "-c", "import bench_app"],
                    env={**env, "BENCH_CREATE": "1"}, check=True)
-    t1 = run_import(env, data / "phase1")
+    t1 = ingest.run(env, data / "phase1")
     manifest = [json.loads(line) for line in (data / "manifest.jsonl").open()]
-    con = sqlite3.connect(db)
-    by_id = dict(con.execute(
-        "select external_id, ticket_id from helpdesk_messages where kind = 'inbound'"))
+    engine = create_engine(uri)
+    con = engine.connect()
+    query = "select external_id, ticket_id from helpdesk_messages where kind = 'inbound'"
+    by_id = {row[0]: row[1] for row in con.execute(text(query))}
     stems = {Path(m["file"]).stem: by_id.get(m["message_id"].strip("<>"))
              for m in manifest if m["phase"] == 1}
     (work / "map.json").write_text(json.dumps(stems))
@@ -65,9 +154,9 @@ def one_run(n: int, data: Path, work: Path) -> dict[str, float | int]:
     subprocess.run([sys.executable, str(GEN), "tag", "--src", str(data / "phase2"), "--dst",
                     str(inbox), "--map", str(work / "map.json"), "--fmt", "[#{id}]"],
                    check=True, stdout=subprocess.DEVNULL)
-    t2 = run_import(env, inbox)
-    by_id = dict(con.execute(
-        "select external_id, ticket_id from helpdesk_messages where kind = 'inbound'"))
+    t2 = ingest.run(env, inbox)
+    con.rollback()
+    by_id = {row[0]: row[1] for row in con.execute(text(query))}
     ok: dict[str, int] = {}
     total: dict[str, int] = {}
     for m in manifest:
@@ -77,12 +166,14 @@ def one_run(n: int, data: Path, work: Path) -> dict[str, float | int]:
         total[kind] = total.get(kind, 0) + 1
         ok[kind] = ok.get(kind, 0) + (by_id.get(m["message_id"].strip("<>")) == stems[m["root"]])
     missing = sum(1 for m in manifest if m["message_id"].strip("<>") not in by_id)
-    cyrillic = con.execute("select count(*) from helpdesk_messages where text glob '*[а-я]*'"
-                           ).fetchone()[0]
-    mojibake = con.execute("select count(*) from helpdesk_messages where text like '%Ð%'"
-                           " or text like '%Ã%' or text like '%�%'").fetchone()[0]
-    tickets = con.execute("select count(*) from helpdesk_tickets").fetchone()[0]
+    match = "text glob '*[а-я]*'" if db_kind == "sqlite" else "text ~ '[а-я]'"
+    cyrillic = con.execute(text(f"select count(*) from helpdesk_messages where {match}")
+                           ).scalar_one()
+    mojibake = con.execute(text("select count(*) from helpdesk_messages where text like '%Ð%'"
+                                " or text like '%Ã%' or text like '%�%'")).scalar_one()
+    tickets = con.execute(text("select count(*) from helpdesk_tickets")).scalar_one()
     con.close()
+    engine.dispose()
     result: dict[str, float | int] = {"t1": t1, "t2": t2, "rate": n / (t1 + t2),
                                       "tickets": tickets, "missing": missing,
                                       "cyrillic": cyrillic, "mojibake": mojibake}
@@ -96,30 +187,40 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--mode", choices=("import", "imap"), default="import")
     args = parser.parse_args()
-    summary = []
-    for n in args.n:
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp) / "mail"
-            subprocess.run([sys.executable, str(GEN), "generate", "--n", str(n), "--seed", "42",
-                            "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
-            runs = []
-            for i in range(args.runs):
-                work = Path(tmp) / f"run{i}"
-                work.mkdir()
-                runs.append(one_run(n, data, work))
-                print(f"N={n} run {i + 1}: {runs[-1]}", flush=True)
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        rate = statistics.median(r["rate"] for r in runs)
-        last = runs[-1]
-        kinds = " ".join(f"{k[:-3]}={last[k]}/{last[k[:-3] + '_total']}"
-                         for k in sorted(last) if k.endswith("_ok"))
-        summary.append(f"n{n}_emails_per_s={rate:.1f} n{n}_peak_rss_mib={rss:.0f}"
-                       f" n{n}_missing={last['missing']} n{n}_mojibake={last['mojibake']} "
-                       + " ".join(f"n{n}_{p}" for p in kinds.split()))
-        print(f"N={n}: {rate:.1f} emails/s (median of {len(runs)}), peak RSS {rss:.0f} MiB,"
-              f" replies on their ticket: {kinds}", flush=True)
+    summary = [f"mode={args.mode} db={args.db}"]
+    ingest = Ingest(args.mode)
+    try:
+        for n in args.n:
+            summary.append(_workload(n, args.runs, args.db, ingest))
+    finally:
+        ingest.close()
     print("RESULT " + " ".join(summary))
+
+
+def _workload(n: int, runs_wanted: int, db_kind: str, ingest: Ingest) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "mail"
+        subprocess.run([sys.executable, str(GEN), "generate", "--n", str(n), "--seed", "42",
+                        "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
+        runs = []
+        for i in range(runs_wanted):
+            work = Path(tmp) / f"run{i}"
+            work.mkdir()
+            runs.append(one_run(n, data, work, db_kind, ingest))
+            print(f"N={n} run {i + 1}: {runs[-1]}", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rate = statistics.median(r["rate"] for r in runs)
+    last = runs[-1]
+    kinds = " ".join(f"{k[:-3]}={last[k]}/{last[k[:-3] + '_total']}"
+                     for k in sorted(last) if k.endswith("_ok"))
+    print(f"N={n}: {rate:.1f} emails/s (median of {len(runs)}), peak RSS {rss:.0f} MiB,"
+          f" replies on their ticket: {kinds}", flush=True)
+    return (f"n{n}_emails_per_s={rate:.1f} n{n}_peak_rss_mib={rss:.0f}"
+            f" n{n}_missing={last['missing']} n{n}_mojibake={last['mojibake']} "
+            + " ".join(f"n{n}_{p}" for p in kinds.split()))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from .errors import HelpdeskError
 from .errors import NotFound
 from .errors import PermissionDenied
 from .errors import PluginError
+from .errors import RetryFailed
 from .errors import ValidationError
 from .events import Event
 
@@ -42,6 +43,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PluginError",
+    "RetryFailed",
     "ValidationError",
     # plugins and channels
     "DeliveryReceipt",

@@ -77,6 +77,13 @@ class ChannelError(HelpdeskError):
     http_status = 502
 
 
+class RetryFailed(ChannelError):
+    """A quarantined message failed again on retry; it stays with the new error."""
+
+    code = "retry_failed"
+    http_status = 422
+
+
 class DeliveryError(ChannelError):
     """Sending an outbound message failed; the delivery job retries it.
 

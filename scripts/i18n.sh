@@ -24,7 +24,7 @@ extract() {
         -k lazy_gettext -k _hd -k _hdn:1,2 \
         --project=flask-helpdesk --copyright-holder="the flask-helpdesk developers" \
         --no-location --sort-output --no-wrap \
-        flask_helpdesk
+        flask_helpdesk contrib/channels/email/flask_helpdesk_email
 }
 
 compile() {

@@ -17,6 +17,7 @@ from flask_helpdesk import hookimpl
 from flask_helpdesk.plugins import hookspecs
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import TicketChanges
+from flask_helpdesk.services import agents
 from flask_helpdesk.services import ingest
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import outbox
@@ -30,6 +31,32 @@ def test_every_hook_has_a_test() -> None:
     tests = {name.removeprefix("test_hook_") for name in dir(sys.modules[__name__])
              if name.startswith("test_hook_")}
     assert hooks - tests == set()
+
+
+def test_hook_helpdesk_add_hookspecs(app_factory) -> None:
+    import pluggy
+
+    class Specs:
+        @pluggy.HookspecMarker("flask_helpdesk")(firstresult=True)
+        def helpdesk_p_answer(self, question: str) -> str | None:
+            """The answer to ``question``."""
+
+    class Declares:
+        @hookimpl
+        def helpdesk_add_hookspecs(self, pluginmanager: pluggy.PluginManager) -> None:
+            pluginmanager.add_hookspecs(Specs)
+
+    class Answers:
+        @hookimpl
+        def helpdesk_p_answer(self, question: str) -> str:
+            return f"42 is the answer to {question}"
+
+    # The implementation comes first: without the declaration check_pending() would fail.
+    app = app_factory(plugins=[Answers(), Declares()])
+    assert get_state(app).hook.helpdesk_p_answer(question="everything") == (
+        "42 is the answer to everything")
+    with pytest.raises(pluggy.PluginValidationError):
+        app_factory(plugins=[Answers()])
 
 
 def test_hook_helpdesk_config_defaults(app_factory) -> None:
@@ -112,6 +139,36 @@ def test_hook_helpdesk_spam_score(app_factory) -> None:
                                       sender=Identity("email", "ok@example.net"),
                                       subject="Invoice question", text="hello"))
         assert tickets.get_ticket(clean.ticket_id, actor=SYSTEM).status == "open"
+
+
+def test_hook_helpdesk_reparse_message(app_factory) -> None:
+    from flask_helpdesk.services import quarantine
+
+    class Reader:
+        @hookimpl
+        def helpdesk_reparse_message(self, channel: str, account: str,
+                                     raw: bytes) -> InboundMessage | None:
+            if channel != "test":
+                return None
+            return InboundMessage(channel="test", account=account, external_id="again",
+                                  sender=Identity("email", "dan@example.org"),
+                                  text=raw.decode())
+
+    class Other:
+        @hookimpl
+        def helpdesk_reparse_message(self) -> None:
+            return None
+
+    app = app_factory(plugins=[RecordingChannel(), Other(), Reader()])
+    with app.app_context():
+        item = quarantine.quarantine_message(channel="test", account="box", raw=b"fixed",
+                                             error="parser bug")
+        admin = agents.create_agent(actor=SYSTEM, name="A", email="a@example.com",
+                                    user_id="a", role="admin")
+        result = quarantine.retry_quarantined(item.id, actor=admin)
+        [message] = messages.list_messages(result.ticket_id, actor=SYSTEM)
+        assert (message.text, message.account) == ("fixed", "box")
+        assert quarantine.list_quarantine(actor=admin) == []
 
 
 def test_hook_helpdesk_deliver_message(app_factory) -> None:

@@ -33,6 +33,7 @@ if t.TYPE_CHECKING:
     from ..models import Tag
     from ..models import Ticket
     from ..models import TicketEvent
+    from ..services import IngestResult
     from ..services.templates import Rendered
 
 Json = dict[str, t.Any]
@@ -219,6 +220,16 @@ def channel_account(row: ChannelAccount) -> Json:
         "last_error_at": iso(row.last_error_at),
         "backlog": row.backlog,
         "created_at": iso(row.created_at),
+    }
+
+
+def ingest_result(result: IngestResult) -> Json:
+    return {
+        "ticket_id": result.ticket_id,
+        "message_id": result.message_id,
+        "created": result.created,
+        "duplicate": result.duplicate,
+        "follow_up_of": result.follow_up_of,
     }
 
 

@@ -51,6 +51,11 @@ def list_quarantine() -> Json:
     return {"items": [serialize.quarantined(q) for q in items], "next_cursor": cursor}
 
 
+@bp.post(f"/quarantine/<{ID}:item_id>/retry", endpoint="retry")
+def retry(item_id: int) -> Json:
+    return serialize.ingest_result(quarantine.retry_quarantined(item_id, actor=actor()))
+
+
 @bp.delete(f"/quarantine/<{ID}:item_id>", endpoint="discard")
 def discard(item_id: int) -> tuple[str, int]:
     quarantine.discard_quarantined(item_id, actor=actor())

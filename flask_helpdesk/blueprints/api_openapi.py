@@ -220,6 +220,13 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "created_at": DATETIME, "last_attempt_at": DATETIME,
         }),
         "QuarantinePage": _page("QuarantinedMessage"),
+        "IngestResult": _object({
+            "ticket_id": ID, "message_id": ID,
+            "created": {"type": "boolean", "description": "A new ticket was opened."},
+            "duplicate": {"type": "boolean", "description":
+                          "The message was ingested before; nothing changed."},
+            "follow_up_of": NULLABLE_ID,
+        }),
         "Rule": _object({
             "id": ID, "name": {"type": "string"}, "when": JSON_OBJECT,
             "conditions": JSON_OBJECT, "actions": _array(JSON_OBJECT),
@@ -616,6 +623,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("listQuarantine", "get", "/quarantine",
               "Inbound messages that failed, newest first (admins)", "channels",
               "QuarantinePage", query=PAGE),
+    Operation("retryQuarantined", "post", "/quarantine/{item_id}/retry",
+              "Read and ingest a quarantined message again (admins)", "channels",
+              "IngestResult", description="On success the entry leaves the quarantine. 422"
+              " (`retry_failed`) when it still fails: the entry stays, with the new error and"
+              " one more attempt; 422 (`validation_error`) when no plugin of its channel reads"
+              " messages again."),
     Operation("discardQuarantined", "delete", "/quarantine/{item_id}",
               "Discard a quarantined message (admins)", "channels", status=204),
     Operation("getOpenAPI", "get", "/openapi.json", "This document", "meta", public=True),

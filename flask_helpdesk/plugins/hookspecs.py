@@ -35,6 +35,31 @@ hookimpl = pluggy.HookimplMarker("flask_helpdesk")
 # --------------------------------------------------------------------------
 
 
+@hookspec(historic=True)
+def helpdesk_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Declare hooks of a plugin's own, for other plugins to implement.
+
+    Called once for every plugin as it is registered, by ``init_app`` while it
+    builds the app's plugin manager, before the check that every
+    implementation has a specification, with no app context.
+
+    :param pluginmanager: The app's plugin manager: call
+        ``pluginmanager.add_hookspecs(module_or_class)`` with the plugin's
+        specifications (marked with ``pluggy.HookspecMarker("flask_helpdesk")``).
+    :return: Ignored.
+
+    Historic: a plugin registered after the call gets a replay, so the order
+    of registration does not matter; the hook cannot return a value. Call the
+    new hooks through ``helpdesk.hook`` (``helpdesk.pm.hook``). Name them
+    ``helpdesk_<plugin>_*`` and document them on the plugin's page; the email
+    channel's ``helpdesk_email_oauth2_token`` is an example.
+
+    Must be pure: no I/O, nothing but ``add_hookspecs``.
+
+    .. versionadded:: 0.1
+    """
+
+
 @hookspec
 def helpdesk_config_defaults() -> dict[str, t.Any]:
     """Declare the plugin's configuration keys and their defaults.
@@ -163,6 +188,39 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
     the admin's language.
 
     Must be pure: no I/O, no database.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_reparse_message(
+    helpdesk: HelpdeskState, channel: str, account: str, raw: bytes
+) -> InboundMessage | None:
+    """Read the raw bytes of a quarantined message again, for a retry.
+
+    Called by :func:`~flask_helpdesk.services.quarantine.retry_quarantined`
+    when an admin retries an entry (the REST API's
+    ``POST /quarantine/{id}/retry``, or a script), in a web request or CLI
+    process, inside an app context and outside any transaction.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param channel: The channel that kept the bytes
+        (:attr:`~flask_helpdesk.models.QuarantinedMessage.channel`).
+    :param account: The account that read them.
+    :param raw: The bytes exactly as the channel kept them.
+    :return: An :class:`~flask_helpdesk.channels.InboundMessage` when this
+        plugin owns ``channel``, otherwise ``None``.
+
+    Stops at the first non-None result. Raise any exception when the bytes
+    still cannot be read: the entry stays in the quarantine with that error
+    and one more attempt. There is no default implementation: an entry of a
+    channel that no plugin reads again cannot be retried
+    (:class:`~flask_helpdesk.errors.ValidationError`), only discarded.
+
+    Return the same message the channel's fetcher would have made (the same
+    ``external_id``), so that a retry of a message ingested meanwhile is a
+    duplicate, not a second copy. Must not commit.
 
     .. versionadded:: 0.1
     """

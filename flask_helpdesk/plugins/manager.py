@@ -42,6 +42,7 @@ def make_plugin_manager(
     """
     pm = pluggy.PluginManager("flask_helpdesk")
     pm.add_hookspecs(hookspecs)
+    pm.hook.helpdesk_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
     blocked = set(disabled)
     if blocked & ESSENTIAL_PLUGINS:
         raise RuntimeError(

@@ -4,7 +4,8 @@ A fetcher that meets a message it cannot turn into a ticket message keeps the
 raw bytes here with the error (:func:`quarantine_message`) and goes on with
 the rest of its batch, so one bad message never blocks a mailbox. Admins list
 the quarantine, retry an entry through the channel's own parser once the cause
-is fixed (:func:`retry_quarantined`), or discard it.
+is fixed (:func:`retry_quarantined`, which asks the channel's
+``helpdesk_reparse_message`` hook), or discard it.
 
 The bytes live in the attachment storage; the row keeps their key.
 """
@@ -15,9 +16,10 @@ import typing as t
 
 from sqlalchemy import select
 
-from ..errors import ChannelError
 from ..errors import HelpdeskError
 from ..errors import NotFound
+from ..errors import RetryFailed
+from ..errors import ValidationError
 from ..extension import get_state
 from ..i18n import _
 from ..models import QuarantinedMessage
@@ -93,25 +95,42 @@ def quarantined_raw(item_id: int, *, actor: Actor) -> bytes:
     return get_state().storage.open(get_quarantined(item_id, actor=actor).storage_key)
 
 
-def retry_quarantined(item_id: int, *, actor: Actor, parse: Parser) -> IngestResult:
-    """Parse and ingest an entry again; on success it leaves the quarantine.
+def retry_quarantined(
+    item_id: int, *, actor: Actor, parse: Parser | None = None
+) -> IngestResult:
+    """Parse and ingest an entry again; on success it leaves the quarantine. Only admins may.
 
-    :param parse: The channel's parser of raw bytes.
-    :raises ChannelError: It failed again; the entry stays with the new error.
+    :param parse: A parser of the raw bytes; by default the channel's
+        ``helpdesk_reparse_message`` hook.
+    :raises RetryFailed: It failed again; the entry stays with the new error
+        and one more attempt.
+    :raises ValidationError: No plugin reads messages of the entry's channel again.
     """
     item = get_quarantined(item_id, actor=actor)
-    key = item.storage_key
+    key, channel, account = item.storage_key, item.channel, item.account
+    raw = get_state().storage.open(key)
     try:
-        result = ingest(parse(get_state().storage.open(key)))
+        message = parse(raw) if parse is not None else _reparse(channel, account, raw)
+        result = None if message is None else ingest(message)
     except Exception as exc:
         session().rollback()
         with transaction():
             item = get_quarantined(item_id, actor=actor)
             item.error, item.attempts = _error_text(exc), item.attempts + 1
             item.last_attempt_at = utcnow()
-        raise ChannelError(_("The message still fails: %(error)s", error=item.error)) from exc
+        raise RetryFailed(_("The message still fails: %(error)s", error=item.error)) from exc
+    if result is None:
+        raise ValidationError(_("No plugin can read messages of channel %(channel)s again;"
+                                " discard the entry instead.", channel=channel))
     _delete(item_id, key)
     return result
+
+
+def _reparse(channel: str, account: str, raw: bytes) -> InboundMessage | None:
+    state = get_state()
+    message = state.pm.hook.helpdesk_reparse_message(
+        helpdesk=state, channel=channel, account=account, raw=raw)
+    return t.cast("InboundMessage | None", message)
 
 
 def discard_quarantined(item_id: int, *, actor: Actor) -> None:

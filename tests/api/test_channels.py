@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from flask_helpdesk import Identity
+from flask_helpdesk import InboundMessage
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
 from flask_helpdesk.services import quarantine
 
 
@@ -38,3 +42,46 @@ def test_quarantine_list_and_discard(team, api_as) -> None:
     assert admin.delete(f"/quarantine/{ids[1]}").status_code == 204
     assert admin.delete(f"/quarantine/{ids[1]}").status_code == 404
     assert [q["id"] for q in admin.get("/quarantine").json["items"]] == [ids[2], ids[0]]
+
+
+class Reparser:
+    """Reads ``sender\\ntext`` bytes of the ``web`` channel again."""
+
+    @hookimpl
+    def helpdesk_reparse_message(self, channel: str, account: str,
+                                 raw: bytes) -> InboundMessage | None:
+        if channel != "web":
+            return None
+        sender, _, text = raw.decode().partition("\n")
+        if "@" not in sender:
+            raise ValueError(f"no sender in {raw!r}")
+        return InboundMessage(channel="web", account=account, external_id=f"r-{text}",
+                              sender=Identity("email", sender), text=text)
+
+
+def test_quarantine_retry(team, api_as, app) -> None:
+    bad = quarantine.quarantine_message(channel="web", account="site", raw=b"nobody\nhi",
+                                        error="broken")
+    good = quarantine.quarantine_message(channel="web", account="site",
+                                         raw=b"dan@example.org\nmy printer", error="broken")
+    admin = api_as(team.admin)
+    assert api_as(team.manager).post(f"/quarantine/{good.id}/retry").status_code == 403
+    no_plugin = admin.post(f"/quarantine/{good.id}/retry")
+    assert no_plugin.status_code == 422, no_plugin.json
+    assert "discard" in no_plugin.json["error"]["message"]
+    pm = get_state(app).pm
+    pm.register(Reparser(), name="reparser")
+    try:
+        failed = admin.post(f"/quarantine/{bad.id}/retry")
+        assert failed.status_code == 422 and failed.json["error"]["code"] == "retry_failed"
+        [kept] = [q for q in admin.get("/quarantine").json["items"] if q["id"] == bad.id]
+        assert kept["attempts"] == 2 and "no sender" in kept["error"]
+        done = admin.post(f"/quarantine/{good.id}/retry")
+        assert done.status_code == 200, done.json
+        assert done.json["created"] is True and done.json["duplicate"] is False
+        [message] = admin.get(f"/tickets/{done.json['ticket_id']}/messages").json["items"]
+        assert message["text"] == "my printer"
+        assert [q["id"] for q in admin.get("/quarantine").json["items"]] == [bad.id]
+        assert admin.post(f"/quarantine/{good.id}/retry").status_code == 404
+    finally:
+        pm.unregister(name="reparser")

@@ -22,6 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+import email.policy
+import email.utils
+import imaplib
 import os
 import re
 import ssl
@@ -37,13 +41,14 @@ from imap_tools import MailBoxUnencrypted
 from flask_helpdesk import ChannelError
 from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
-from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels
-from flask_helpdesk.services import ingest
 from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import transaction
 
-from .parse import parse_message
+from . import intake
+from . import oauth2
+from .flood import STATE as FLOOD_STATE
+from .flood import FloodMeter
 
 if t.TYPE_CHECKING:
     from flask_helpdesk.models import ChannelAccount
@@ -52,7 +57,10 @@ if t.TYPE_CHECKING:
 ACK_KEYWORD = "$HelpdeskImported"
 #: Messages fetched per IMAP command.
 BATCH = 50
+#: Most bytes fetched per IMAP command (a large message is fetched alone).
+BATCH_BYTES = 32 * 1024 * 1024
 _UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +72,8 @@ class FetchOptions:
     :ivar ack_folder: Destination of ``move``.
     :ivar ticket_token: Pattern of a ticket number in the subject.
     :ivar lease: Seconds an account stays locked for one poll.
+    :ivar flood_limit: Messages a minute from one sender before their new
+        tickets go to spam (``0``: no limit).
     """
 
     backfill_days: int = 14
@@ -71,6 +81,7 @@ class FetchOptions:
     ack_folder: str = "Helpdesk"
     ticket_token: str = r"\[#(\d+)\]"
     lease: float = 600
+    flood_limit: int = 20
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> FetchOptions:
@@ -79,6 +90,7 @@ class FetchOptions:
             ack_mode=str(config["HELPDESK_EMAIL_ACK_MODE"]),
             ack_folder=str(config["HELPDESK_EMAIL_ACK_FOLDER"]),
             ticket_token=str(config["HELPDESK_EMAIL_TICKET_TOKEN"]),
+            flood_limit=int(config["HELPDESK_EMAIL_FLOOD_LIMIT"]),
         )
 
 
@@ -102,14 +114,13 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
     owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if not channels.claim_account(account.id, owner=owner, seconds=options.lease):
         return PollStats(locked=True)
-    stats = PollStats()
+    run = _Run(account, options, owner)
     try:
-        config = channels.account_config(account)
-        group = agents.get_group(account.group_id).name if account.group_id else None
-        with connect(config) as mb:
-            for folder in config.get("folders") or ["INBOX"]:
-                _poll_folder(mb, account, str(folder), group, options, stats, owner)
+        with connect(run.settings, account) as mb:
+            for folder in run.settings.get("folders") or ["INBOX"]:
+                _poll_folder(mb, run, str(folder))
         channels.record_success(account.id)
+        run.report_flood()
     except ChannelError as exc:
         channels.record_error(account.id, error=exc.message)
         raise
@@ -119,11 +130,38 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
                              name=account.name, error=str(exc))) from exc
     finally:
         channels.release_account(account.id, owner=owner)
-    return stats
+    return run.stats
 
 
-def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
-    """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret)."""
+class _Run:
+    """One poll of one account: its settings, counters and flood meter."""
+
+    def __init__(self, account: ChannelAccount, options: FetchOptions, owner: str) -> None:
+        self.account, self.options, self.owner = account, options, owner
+        self.settings = channels.account_config(account)
+        self.stats = PollStats()
+        self.meter = FloodMeter(channels.get_cursor(account.id, FLOOD_STATE),
+                                options.flood_limit)
+
+    def save_meter(self) -> None:
+        if self.meter.changed:
+            channels.set_cursor(self.account.id, FLOOD_STATE, self.meter.dump(time.time()))
+            self.meter.changed = False
+
+    def report_flood(self) -> None:
+        if self.meter.flooding:
+            channels.record_error(self.account.id, error=_(
+                "Mail flood: more than %(limit)d messages a minute from %(senders)s; their"
+                " new tickets went to spam.", limit=self.meter.limit,
+                senders=", ".join(sorted(self.meter.flooding))))
+
+
+def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None) -> BaseMailBox:
+    """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret).
+
+    With ``imap_auth: "xoauth2"`` it logs in with the token of the
+    ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+    """
     host, port = str(config["imap_host"]), int(config["imap_port"])
     security = str(config.get("imap_security", "tls"))
     context = ssl.create_default_context()
@@ -137,8 +175,12 @@ def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
     else:
         mb = MailBoxUnencrypted(host, port, timeout=30)
     try:
-        mb.login(str(config["imap_username"]), str(config["imap_password"]),
-                 initial_folder=None)
+        if oauth2.uses_oauth2(config, "imap"):
+            mb.xoauth2(str(config["imap_username"]), oauth2.token(account, "imap"),
+                       initial_folder=None)
+        else:
+            mb.login(str(config["imap_username"]), str(config["imap_password"]),
+                     initial_folder=None)
     except Exception:
         mb.client.shutdown()
         raise
@@ -150,72 +192,121 @@ def connect(config: t.Mapping[str, t.Any]) -> BaseMailBox:
     return mb
 
 
-def _poll_folder(
-    mb: BaseMailBox, account: ChannelAccount, folder: str, group: str | None,
-    options: FetchOptions, stats: PollStats, owner: str,
-) -> None:
+def _poll_folder(mb: BaseMailBox, run: _Run, folder: str) -> None:
     mb.folder.set(folder)
     uidvalidity = int(mb.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
-    cursor = channels.get_cursor(account.id, folder)
+    cursor = channels.get_cursor(run.account.id, folder)
     if cursor.get("uidvalidity") == uidvalidity:
         last = int(cursor.get("last_uid", 0))
+        _reack(mb, [int(u) for u in cursor.get("unacked", ())], run.options)
         uids = [int(u) for u in mb.uids(f"UID {last + 1}:*") if int(u) > last]
     else:
-        since = dt.date.today() - dt.timedelta(days=options.backfill_days)
+        since = dt.date.today() - dt.timedelta(days=run.options.backfill_days)
         uids = [int(u) for u in mb.uids(f"SINCE {since.strftime('%d-%b-%Y')}")]
-        channels.set_cursor(account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
-    for start in range(0, len(uids), BATCH):
-        batch = sorted(uids)[start:start + BATCH]
-        if not channels.claim_account(account.id, owner=owner, seconds=options.lease):
+        channels.set_cursor(run.account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
+    for batch in _batches(mb, sorted(uids)):
+        if not channels.claim_account(run.account.id, owner=run.owner,
+                                      seconds=run.options.lease):
             raise ChannelError(_("Another fetcher took over account %(name)s.",
-                                 name=account.name))
-        for uid, raw in _fetch(mb, batch):
-            stats.fetched += 1
-            ok = _ingest_one(account, folder, group, uidvalidity, uid, raw, options)
-            stats.ingested += ok
-            stats.quarantined += not ok
+                                 name=run.account.name))
+        for uid, raw, when in _fetch(mb, batch):
+            run.stats.fetched += 1
+            flood = run.meter.hit(_sender_hint(raw), when)
+            ok = _ingest_one(run, folder, uidvalidity, uid, raw, flood)
+            run.stats.ingested += ok
+            run.stats.quarantined += not ok
             _pause_for_tests()
-            _ack(mb, uid, options)
+            _ack(mb, [uid], run.options)
+        run.save_meter()
 
 
-def _fetch(mb: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes]]:
-    typ, data = mb.client.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+def _batches(mb: BaseMailBox, uids: list[int]) -> t.Iterator[list[int]]:
+    """UIDs in groups of at most :data:`BATCH` messages and :data:`BATCH_BYTES` bytes."""
+    for start in range(0, len(uids), BATCH):
+        chunk = uids[start:start + BATCH]
+        sizes = _sizes(mb, chunk)
+        group: list[int] = []
+        total = 0
+        for uid in chunk:
+            size = sizes.get(uid, 0)
+            if group and total + size > BATCH_BYTES:
+                yield group
+                group, total = [], 0
+            group.append(uid)
+            total += size
+        if group:
+            yield group
+
+
+def _sizes(mb: BaseMailBox, uids: list[int]) -> dict[int, int]:
+    typ, data = mb.client.uid("FETCH", ",".join(map(str, uids)), "(UID RFC822.SIZE)")
+    found = {}
+    for item in data if typ == "OK" else ():
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes) and (uid := _UID.search(line)) and (
+                size := _SIZE.search(line)):
+            found[int(uid.group(1))] = int(size.group(1))
+    return found
+
+
+def _fetch(mb: BaseMailBox, uids: list[int]) -> list[tuple[int, bytes, float]]:
+    typ, data = mb.client.uid("FETCH", ",".join(map(str, uids)),
+                              "(UID INTERNALDATE BODY.PEEK[])")
     if typ != "OK":
         raise ChannelError(_("The IMAP server refused to fetch: %(error)s", error=str(data)))
     found = []
     for item in data:
         if isinstance(item, tuple) and (match := _UID.search(item[0])):
-            found.append((int(match.group(1)), bytes(item[1])))
+            stamp = imaplib.Internaldate2tuple(item[0])
+            when = time.mktime(stamp) if stamp else time.time()
+            found.append((int(match.group(1)), bytes(item[1]), when))
     return sorted(found)
 
 
-def _ingest_one(
-    account: ChannelAccount, folder: str, group: str | None, uidvalidity: int, uid: int,
-    raw: bytes, options: FetchOptions,
-) -> bool:
-    cursor = {"uidvalidity": uidvalidity, "last_uid": uid}
+def _sender_hint(raw: bytes) -> str:
+    """The From address, read cheaply for the flood meter."""
+    head = raw[:16384].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    msg = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
+    return email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
+
+
+def _ingest_one(run: _Run, folder: str, uidvalidity: int, uid: int, raw: bytes,
+                flood: bool) -> bool:
+    cursor = {"uidvalidity": uidvalidity, "last_uid": uid, "unacked": [uid]}
     try:
-        message = parse_message(raw, account=account.name, ticket_token=options.ticket_token)
-        if group and not message.group:
-            message = dataclasses.replace(message, group=group)
+        prepared = intake.prepare(raw, account=run.account, settings=run.settings,
+                                  flood=flood, ticket_token=run.options.ticket_token)
         with transaction():
-            ingest(message)
-            channels.set_cursor(account.id, folder, cursor)
+            intake.store(prepared, account=run.account, settings=run.settings)
+            channels.set_cursor(run.account.id, folder, cursor)
         return True
     except Exception as exc:  # noqa: BLE001 - one bad message must not stop the batch
-        quarantine.quarantine_message(channel="email", account=account.name, raw=raw,
+        quarantine.quarantine_message(channel="email", account=run.account.name, raw=raw,
                                       error=exc, source=f"{folder} uid {uid}")
-        channels.set_cursor(account.id, folder, cursor)
+        channels.set_cursor(run.account.id, folder, cursor)
         return False
 
 
-def _ack(mb: BaseMailBox, uid: int, options: FetchOptions) -> None:
+def _reack(mb: BaseMailBox, uids: list[int], options: FetchOptions) -> None:
+    """Acknowledge again what was ingested but maybe not acknowledged (a crash)."""
+    if not uids:
+        return
+    query = f"UID {','.join(map(str, uids))}"
+    if options.ack_mode != "move":
+        query += f" UNKEYWORD {ACK_KEYWORD}"
+    waiting = [int(u) for u in mb.uids(query) if int(u) in uids]
+    if waiting:
+        _ack(mb, waiting, options)
+
+
+def _ack(mb: BaseMailBox, uids: list[int], options: FetchOptions) -> None:
+    targets = ",".join(map(str, uids))
     if options.ack_mode == "move":
         if not mb.folder.exists(options.ack_folder):
             mb.folder.create(options.ack_folder)
-        mb.move(str(uid), options.ack_folder)
+        mb.move(targets, options.ack_folder)
     else:
-        mb.flag(str(uid), ACK_KEYWORD, True)
+        mb.flag(targets, ACK_KEYWORD, True)
 
 
 def _pause_for_tests() -> None:

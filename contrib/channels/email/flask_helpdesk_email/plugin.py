@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 import click
 from flask import current_app
 
+from flask_helpdesk import ChannelError
+from flask_helpdesk import DeliveryError
 from flask_helpdesk import DeliveryReceipt
+from flask_helpdesk import NotFound
 from flask_helpdesk import get_state
 from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
+from . import hookspecs
+from . import oauth2
 from . import smtp
 
 if t.TYPE_CHECKING:
+    from flask_helpdesk import InboundMessage
     from flask_helpdesk import OutboundMessage
+
+
+@hookimpl
+def helpdesk_add_hookspecs(pluginmanager: t.Any) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
@@ -64,12 +76,15 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
 def helpdesk_config_defaults() -> dict[str, t.Any]:
     return {
         "HELPDESK_EMAIL_POLL_INTERVAL": 60,
+        "HELPDESK_EMAIL_IDLE_TIMEOUT": 300,
         "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
         "HELPDESK_EMAIL_ACK_MODE": "flag",
         "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
-        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 25 * 1024 * 1024,
+        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 50 * 1024 * 1024,
         "HELPDESK_EMAIL_AUTO_REPLY_LIMIT": 5,
+        "HELPDESK_EMAIL_FLOOD_LIMIT": 20,
         "HELPDESK_EMAIL_INTERNAL_DOMAINS": (),
+        "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
         "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
     }
 
@@ -79,12 +94,40 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
     if message.channel != "email":
         return None
     account = channels.find_account("email", message.account, actor=SYSTEM)
-    settings = smtp.SmtpSettings.from_config(channels.account_config(account))
+    config = channels.account_config(account)
+    settings = smtp.SmtpSettings.from_config(config)
+    if oauth2.uses_oauth2(config, "smtp"):
+        try:
+            token = oauth2.token(account, "smtp")
+        except ChannelError as exc:
+            raise DeliveryError(exc.message) from exc
+        settings = dataclasses.replace(settings, oauth2_token=token)
     mail = smtp.build_message(message, from_address=settings.from_address,
                               from_name=settings.from_name, automatic=message.automatic)
     smtp.send(mail, settings)
     message_id = smtp.message_id(mail)
     return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))
+
+
+@hookimpl
+def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundMessage | None:
+    """Read a quarantined email again as the fetcher would: parse, limits, filters.
+
+    Without an account of that name (an archive import without ``--account``,
+    or a deleted account) the message is parsed without the account's
+    routing and filters.
+    """
+    if channel != "email":
+        return None
+    from . import intake
+    from .parse import parse_message
+
+    try:
+        found = channels.find_account("email", account, actor=SYSTEM)
+    except NotFound:
+        token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
+        return parse_message(raw, account=account, ticket_token=token)
+    return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
 
 
 @hookimpl
@@ -150,3 +193,24 @@ def poll_command(account: str | None) -> None:
     for name, stats in poll_all(options, account).items():
         click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
                    f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))
+
+
+@email_group.command("idle")
+@click.argument("accounts", nargs=-1)
+def idle_command(accounts: tuple[str, ...]) -> None:
+    """Watch enabled email accounts (or the ones named) with IMAP IDLE until stopped."""
+    import time
+
+    from .idle import watch_accounts
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    watchers = watch_accounts(app, accounts)
+    click.echo(f"watching {len(watchers)} account(s); Ctrl-C stops")
+    try:
+        while any(w.thread.is_alive() for w in watchers):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for watcher in watchers:
+            watcher.stop()

@@ -40,6 +40,9 @@ class SmtpSettings:
     :ivar from_name: Display name of that address.
     :ivar timeout: Seconds before a connection or command gives up.
     :ivar verify: Check the server's TLS certificate.
+    :ivar auth: ``password``, or ``xoauth2`` to log in with ``oauth2_token``.
+    :ivar oauth2_token: The access token of an ``xoauth2`` account (from the
+        ``helpdesk_email_oauth2_token`` hook).
     """
 
     host: str
@@ -51,6 +54,8 @@ class SmtpSettings:
     from_name: str = ""
     timeout: float = 30.0
     verify: bool = True
+    auth: str = "password"
+    oauth2_token: str = ""
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> SmtpSettings:
@@ -68,6 +73,7 @@ class SmtpSettings:
                 from_name=str(config.get("from_name", "")),
                 timeout=float(config.get("smtp_timeout", 30.0)),
                 verify=bool(config.get("smtp_verify", True)),
+                auth=str(config.get("smtp_auth", "password")).lower(),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DeliveryError(_("The email account lacks SMTP setting %(key)s.", key=str(exc)),
@@ -133,7 +139,9 @@ def send(msg: EmailMessage, settings: SmtpSettings) -> None:
                               " starttls."), permanent=True)
     try:
         with _connect(settings) as smtp:
-            if settings.username:
+            if settings.auth == "xoauth2":
+                _xoauth2(smtp, settings)
+            elif settings.username:
                 smtp.login(settings.username, settings.password)
             smtp.send_message(msg, from_addr=settings.from_address)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -143,6 +151,21 @@ def send(msg: EmailMessage, settings: SmtpSettings) -> None:
         raise _error(exc.smtp_code, exc.smtp_error.decode("utf-8", "replace")) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(_("SMTP server unreachable: %(error)s", error=str(exc))) from exc
+
+
+def _xoauth2(smtp: smtplib.SMTP, settings: SmtpSettings) -> None:
+    from .oauth2 import sasl_string
+
+    initial = sasl_string(settings.username, settings.oauth2_token)
+    smtp.ehlo_or_helo_if_needed()
+    try:
+        # On failure the server sends a JSON challenge; the client answers it empty.
+        smtp.auth("XOAUTH2", lambda challenge=None: initial if challenge is None else "")
+    except smtplib.SMTPAuthenticationError as exc:
+        # Retried: the token plugin may well have a fresh token next time.
+        raise DeliveryError(_("The SMTP server refused the OAuth2 token: %(code)s %(text)s",
+                              code=exc.smtp_code,
+                              text=exc.smtp_error.decode("utf-8", "replace"))) from exc
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:

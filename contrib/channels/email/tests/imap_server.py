@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -24,7 +28,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 default_login_user = dovenull
 default_internal_user = dovecot
 mail_uid = dovecot
@@ -33,12 +37,18 @@ first_valid_uid = 1
 first_valid_gid = 1
 mail_location = maildir:{run}/mail/%u
 passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {run}/oauth2.conf.ext
+}}
+passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN {run}/passwd
 }}
 userdb {{
   driver = static
-  args = uid=dovecot gid=dovecot home={run}/mail/%u
+  args = uid=dovecot gid=dovecot home={run}/mail/%u allow_all_users=yes
 }}
 service imap-login {{
   inet_listener imap {{
@@ -60,6 +70,52 @@ service stats {{
 """
 
 
+# Dovecot asks our token server (RFC 7662 introspection) whether a bearer token is good.
+_OAUTH2 = """\
+introspection_mode = post
+introspection_url = http://127.0.0.1:{port}/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
+class TokenServer:
+    """A tiny OAuth2 introspection endpoint: ``tokens`` maps a valid token to its user."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        #: Every token Dovecot asked about, in order.
+        self.asked: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                token = urllib.parse.parse_qs(body.decode()).get("token", [""])[0]
+                server.asked.append(token)
+                user = server.tokens.get(token)
+                answer = {"active": "true", "username": user} if user else {"active": "false"}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.httpd.server_address[1])
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -73,6 +129,7 @@ class Dovecot:
         self.run, self.port = run, _free_port()
         self.user, self.password = USER, PASSWORD
         self.conf = run / "dovecot.conf"
+        self.oauth = TokenServer()
 
     def start(self) -> None:
         subprocess.run(["sh", str(ROOT / "scripts" / "dovecot.sh")], check=True)
@@ -83,6 +140,7 @@ class Dovecot:
         os.chmod(self.run, 0o755)
         (self.run / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:::::\n")
         self.conf.write_text(_CONF.format(run=self.run, port=self.port))
+        (self.run / "oauth2.conf.ext").write_text(_OAUTH2.format(port=self.oauth.port))
         self.proc = subprocess.Popen([shutil.which("dovecot") or "dovecot", "-F", "-c",
                                       str(self.conf)])
         deadline = time.monotonic() + 10
@@ -102,6 +160,7 @@ class Dovecot:
         shutil.rmtree(self.run / "mail" / USER, ignore_errors=True)
 
     def stop(self) -> None:
+        self.oauth.stop()
         subprocess.run(["doveadm", "-c", str(self.conf), "stop"], check=False)
         try:
             self.proc.wait(timeout=10)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import typing as t
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class SmtpSink:
@@ -16,10 +18,25 @@ class SmtpSink:
         self.envelopes: list[tuple[str, list[str]]] = []
         #: Set to e.g. ``"451 try later"`` or ``"550 no such user"`` to refuse.
         self.answer: str | None = None
+        #: XOAUTH2 bearer tokens accepted, by token: the user they log in.
+        self.tokens: dict[str, str] = {}
+        #: ``(user, token)`` of every XOAUTH2 attempt.
+        self.xoauth2: list[tuple[str, str]] = []
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                     auth_require_tls=False)
+
+    async def auth_XOAUTH2(self, server: t.Any, args: list[str]) -> AuthResult:  # noqa: N802
+        """The XOAUTH2 SASL mechanism: ``user=...^Aauth=Bearer <token>^A^A``."""
+        blob = args[1] if len(args) > 1 else ""
+        fields = dict(part.split("=", 1) for part in
+                      base64.b64decode(blob).decode().split("\x01") if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        self.xoauth2.append((user, token))
+        return AuthResult(success=self.tokens.get(token) == user, handled=False,
+                          auth_data=user)
 
     async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
         if self.answer is not None:

@@ -43,6 +43,8 @@ def test_sigkill_between_ingest_and_ack(mail_app: Flask, dovecot: Dovecot,
     time.sleep(max(0.0, LEASE - (time.monotonic() - killed_at)) + 0.5)
     assert poll(acc).ingested == 1  # ...until it runs out
     assert [t.subject for t in all_tickets()] == ["One", "Two"]
+    # "One" was ingested but never acknowledged: the next fetch acknowledged it.
+    assert all(ACK_KEYWORD in f for f in flags(dovecot))
 
 
 #: Seconds the killed fetcher's lease lasts.

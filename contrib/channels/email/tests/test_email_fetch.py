@@ -188,3 +188,25 @@ def test_enabled_accounts_are_polled_periodically(mail_app_factory: t.Any,
         tickets = all_tickets()
         assert [t.subject for t in tickets] == ["Nobody ran a poll command"]
         assert tickets[0].account == "support"
+
+
+def test_a_lost_acknowledgement_is_made_again(mail_app: Flask, dovecot: Dovecot,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_helpdesk_email import client
+
+    acc = account(dovecot)
+    append(dovecot, mail("Moved late"))
+    real_ack = client._ack
+
+    def connection_lost(*args: t.Any) -> None:
+        raise OSError("connection reset by peer")
+
+    monkeypatch.setattr(client, "_ack", connection_lost)
+    with pytest.raises(Exception, match="connection reset"):
+        poll(acc, ack_mode="move", ack_folder="Done")
+    assert len(flags(dovecot)) == 1  # ingested, still in the inbox
+    monkeypatch.setattr(client, "_ack", real_ack)
+    stats = poll(acc, ack_mode="move", ack_folder="Done")
+    assert (stats.fetched, stats.ingested) == (0, 0)  # not ingested twice...
+    assert flags(dovecot) == [] and len(flags(dovecot, "Done")) == 1  # ...but moved now
+    assert len(all_tickets()) == 1
