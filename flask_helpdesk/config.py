@@ -47,6 +47,9 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_SEARCH_LANGUAGES": ("english", "russian", "portuguese"),
     #: Default page size of ticket lists.
     "HELPDESK_PAGE_SIZE": 25,
+    #: Seconds the inbox sidebar's counts (views, groups, tags) are reused for
+    #: agents who see the same tickets; 0 counts on every page.
+    "HELPDESK_COUNT_CACHE_SECONDS": 10,
     #: Largest page size a client may ask for.
     "HELPDESK_MAX_PAGE_SIZE": 100,
     #: Delivery attempts of one outbound message before it is marked failed.
@@ -117,6 +120,7 @@ class HelpdeskConfig:
     trace_hooks: bool
     search_languages: tuple[str, ...]
     page_size: int
+    count_cache_seconds: float
     max_page_size: int
     delivery_max_attempts: int
     delivery_backoff: float

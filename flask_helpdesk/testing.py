@@ -51,6 +51,7 @@ def make_app(
         HELPDESK_LOAD_ENTRY_POINTS=False,
         HELPDESK_BROKER_URL="stub",
         HELPDESK_SWEEP_INTERVAL=0,
+        HELPDESK_COUNT_CACHE_SECONDS=0,
     )
     app.config.update(config or {})
     db = SQLAlchemy(app)

@@ -12,6 +12,8 @@ import binascii
 import dataclasses
 import datetime as dt
 import json
+import threading
+import time
 import typing as t
 
 from sqlalchemy import and_
@@ -19,6 +21,7 @@ from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import union
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
 
@@ -416,20 +419,91 @@ def view_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> dict[int, int]
 def group_counts(*, actor: Actor) -> dict[int | None, int]:
     """Unsolved (open, pending, on hold) tickets per group the actor may see.
 
-    One ``GROUP BY`` statement; the key ``None`` counts tickets without a group.
+    One ``GROUP BY`` over the covering ``(group_id, status, ...)`` index. A
+    group the actor sees is seen whole, so its count needs no per-ticket
+    visibility check: the rows of other groups are just left out (``None``
+    counts tickets without a group). Merged tickets are closed, so no
+    unsolved count includes one.
     """
-    query = (select(Ticket.group_id, func.count()).where(
-        visible_tickets(actor), Ticket.merged_into_id.is_(None), Ticket.status.in_(UNSOLVED))
-        .group_by(Ticket.group_id))
-    return {group_id: int(n) for group_id, n in session().execute(query)}
+    query = (select(Ticket.group_id, func.count()).where(Ticket.status.in_(UNSOLVED))
+             .group_by(Ticket.group_id))
+    counts = {group_id: int(n) for group_id, n in session().execute(query)}
+    if isinstance(actor, Agent) and not actor.sees_all:
+        visible = actor.group_ids | {None} if actor.active else set()
+        counts = {k: n for k, n in counts.items() if k in visible}
+    return counts
+
+
+def _visible_unsolved_ids(actor: Actor) -> t.Any:
+    """The ids of the unsolved tickets the actor may see, index-only.
+
+    The visibility rule split into a union, so each part is a covering index
+    range: the groups' tickets, and the tickets assigned to the agent.
+    """
+    unsolved = Ticket.status.in_(UNSOLVED)
+    if not isinstance(actor, Agent) or actor.sees_all or not actor.active:
+        return select(Ticket.id).where(unsolved, visible_tickets(actor))
+    groups = [Ticket.group_id.is_(None)]
+    if actor.group_ids:
+        groups.append(Ticket.group_id.in_(sorted(actor.group_ids)))
+    # The same rule as permissions.visible_tickets, one index range per part.
+    return union(select(Ticket.id).where(unsolved, or_(*groups)),
+                 select(Ticket.id).where(unsolved, Ticket.assignee_id == actor.id))
 
 
 def tag_counts(*, actor: Actor, limit: int = 10) -> list[tuple[str, int]]:
     """The tags on most unsolved tickets the actor may see, with their counts."""
     n = func.count().label("n")
-    query = (select(Tag.name, n).join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
-             .join(Ticket, Ticket.id == ticket_tags.c.ticket_id)
-             .where(visible_tickets(actor), Ticket.merged_into_id.is_(None),
-                    Ticket.status.in_(UNSOLVED))
-             .group_by(Tag.name).order_by(n.desc(), Tag.name).limit(limit))
+    top = (select(ticket_tags.c.tag_id, n)
+           .where(ticket_tags.c.ticket_id.in_(_visible_unsolved_ids(actor)))
+           .group_by(ticket_tags.c.tag_id).order_by(n.desc()).limit(limit).subquery())
+    query = (select(Tag.name, top.c.n).join(top, top.c.tag_id == Tag.id)
+             .order_by(top.c.n.desc(), Tag.name))
     return [(name, int(count)) for name, count in session().execute(query)]
+
+
+#: (app, visibility, views) -> (expires at, counts); see :func:`sidebar_counts`.
+_count_cache: dict[tuple[t.Any, ...], tuple[float, SidebarCounts]] = {}
+_count_lock = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class SidebarCounts:
+    """The inbox sidebar's numbers: per saved view, per group, the top tags."""
+
+    views: dict[int, int]
+    groups: dict[int | None, int]
+    tags: list[tuple[str, int]]
+
+
+def sidebar_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> SidebarCounts:
+    """:func:`view_counts`, :func:`group_counts` and :func:`tag_counts` at once.
+
+    Reused for :data:`HELPDESK_COUNT_CACHE_SECONDS` by every agent who sees
+    the same tickets (same role class, groups, and "me" for views about the
+    agent), so a team loading the inbox counts once, not once per page.
+    """
+    ttl = get_state().config.count_cache_seconds
+    key = (id(get_state()), _visibility_key(actor),
+           tuple((view.id, json.dumps(view.filters, sort_keys=True)) for view in views))
+    now = time.monotonic()
+    if ttl > 0:
+        with _count_lock:
+            hit = _count_cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    counts = SidebarCounts(view_counts(actor=actor, views=views), group_counts(actor=actor),
+                           tag_counts(actor=actor))
+    if ttl > 0:
+        with _count_lock:
+            if len(_count_cache) > 1000:
+                _count_cache.clear()
+            _count_cache[key] = (now + ttl, counts)
+    return counts
+
+
+def _visibility_key(actor: Actor) -> tuple[t.Any, ...]:
+    if not isinstance(actor, Agent):
+        return ("system",)
+    # "me" filters and assigned tickets depend on the agent itself.
+    return (actor.id, actor.active, actor.sees_all, tuple(sorted(actor.group_ids)))

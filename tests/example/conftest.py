@@ -24,6 +24,7 @@ def make_site(tmp_path: t.Any, db_file: t.Any) -> Flask:
         "HELPDESK_BROKER_URL": "stub",
         "HELPDESK_LOAD_ENTRY_POINTS": False,
         "HELPDESK_SWEEP_INTERVAL": 0,
+        "HELPDESK_COUNT_CACHE_SECONDS": 0,
         "HELPDESK_ATTACHMENT_DIR": str(tmp_path / "attachments"),
     }, instance_path=str(tmp_path / "instance"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing as t
 
@@ -171,3 +172,23 @@ def test_inbox_is_translated_for_the_agents_language(team: t.Any, browse: t.Any)
     agents.update_agent(team.anna.id, actor=SYSTEM, language="ru")
     page = browse(team.anna).get("/helpdesk/tickets").text
     assert 'lang="ru"' in page and "Применить к выбранным" in page
+
+
+def test_sidebar_counts_are_reused_for_the_configured_seconds(app: t.Any, team: t.Any) -> None:
+    import time as clock
+
+    from flask_helpdesk.extension import get_state
+
+    _ticket(team, tags=["refund"])
+    state = get_state()
+    state.config = dataclasses.replace(state.config, count_cache_seconds=0.5)
+    try:
+        first = views.sidebar_counts(actor=team.anna, views=[])
+        _ticket(team, tags=["refund"])
+        assert views.sidebar_counts(actor=team.anna, views=[]) == first  # reused
+        assert views.sidebar_counts(actor=team.boris, views=[]).groups == {}  # not shared
+        clock.sleep(0.6)
+        again = views.sidebar_counts(actor=team.anna, views=[])
+        assert again.groups == {team.support.id: 2} and again.tags == [("refund", 2)]
+    finally:
+        state.config = dataclasses.replace(state.config, count_cache_seconds=0)

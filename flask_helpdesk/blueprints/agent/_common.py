@@ -75,6 +75,8 @@ def _context() -> dict[str, t.Any]:
         "hd_channels": get_state().channels, "hd_ago": ago,
         "hd_realtime": get_state().extension.socketio is not None, "hd_live_text": live_text,
         "hd_editor_labels": editor_labels,
+        "hd_status_labels": lambda: {k: str(v) for k, v in tickets.STATUS_LABELS.items()},
+        "hd_priority_labels": lambda: {k: str(v) for k, v in PRIORITY_LABELS.items()},
     }
 
 

@@ -87,9 +87,9 @@ def tickets_list() -> t.Any:
 
 def _sidebar(actor: Agent) -> dict[str, t.Any]:
     saved = views.list_views(actor=actor)
-    return {"views": saved, "counts": views.view_counts(actor=actor, views=saved),
-            "group_counts": views.group_counts(actor=actor),
-            "tag_counts": views.tag_counts(actor=actor)}
+    counts = views.sidebar_counts(actor=actor, views=saved)
+    return {"views": saved, "counts": counts.views, "group_counts": counts.groups,
+            "tag_counts": counts.tags}
 
 
 @bp.get("/tickets/counts")
