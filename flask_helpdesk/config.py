@@ -50,6 +50,9 @@ DEFAULTS: dict[str, t.Any] = {
     #: Seconds the inbox sidebar's counts (views, groups, tags) are reused for
     #: agents who see the same tickets; 0 counts on every page.
     "HELPDESK_COUNT_CACHE_SECONDS": 10,
+    #: Saved-view counts in the inbox sidebar stop at this many tickets and
+    #: show "N+" (a count never reads more rows than this); 0 counts exactly.
+    "HELPDESK_VIEW_COUNT_LIMIT": 1000,
     #: Largest page size a client may ask for.
     "HELPDESK_MAX_PAGE_SIZE": 100,
     #: Delivery attempts of one outbound message before it is marked failed.
@@ -121,6 +124,7 @@ class HelpdeskConfig:
     search_languages: tuple[str, ...]
     page_size: int
     count_cache_seconds: float
+    view_count_limit: int
     max_page_size: int
     delivery_max_attempts: int
     delivery_backoff: float
@@ -176,6 +180,8 @@ def read_config(app: Flask) -> HelpdeskConfig:
                 "api_max_request_size"):
         if not isinstance(kwargs[key], int) or kwargs[key] < 1:
             raise RuntimeError(f"HELPDESK_{key.upper()} must be a positive integer.")
+    if not isinstance(kwargs["view_count_limit"], int) or kwargs["view_count_limit"] < 0:
+        raise RuntimeError("HELPDESK_VIEW_COUNT_LIMIT must be an integer, 0 or more.")
     if kwargs["secret_key"] is None and app.config.get("SECRET_KEY"):
         kwargs["secret_key"] = str(app.config["SECRET_KEY"])
     kwargs["url_prefix"] = "/" + kwargs["url_prefix"].strip("/")

@@ -398,20 +398,27 @@ def delete_view(view_id: int, *, actor: Actor) -> None:
         s.delete(view)
 
 
-def view_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> dict[int, int]:
+def view_counts(*, actor: Actor, views: t.Sequence[SavedView],
+                limit: int | None = None) -> dict[int, int]:
     """Ticket count of each view, in one statement.
 
     Each count is its own scalar subquery, so each can use the index that
-    fits its filter rather than all sharing one scan of every ticket.
+    fits its filter rather than all sharing one scan of every ticket. With
+    ``limit``, a count stops at ``limit + 1`` (so "more than ``limit``" is
+    told apart from exactly ``limit``) and never reads more rows than that:
+    a view of every solved ticket costs no more than a small one.
     """
     if not views:
         return {}
-    columns = [
-        select(func.count()).select_from(Ticket)
-        .where(*conditions(actor, TicketFilter.from_dict(view.filters)))
-        .scalar_subquery().label(f"view_{i}")
-        for i, view in enumerate(views)
-    ]
+    columns = []
+    for i, view in enumerate(views):
+        where = conditions(actor, TicketFilter.from_dict(view.filters))
+        if limit is None:
+            count = select(func.count()).select_from(Ticket).where(*where)
+        else:
+            capped = select(Ticket.id).where(*where).limit(limit + 1).subquery()
+            count = select(func.count()).select_from(capped)
+        columns.append(count.scalar_subquery().label(f"view_{i}"))
     row = session().execute(select(*columns)).one()
     return {view.id: int(n) for view, n in zip(views, row, strict=True)}
 
@@ -474,10 +481,15 @@ class SidebarCounts:
     views: dict[int, int]
     groups: dict[int | None, int]
     tags: list[tuple[str, int]]
+    #: :data:`HELPDESK_VIEW_COUNT_LIMIT` (``None``: exact): a view count above
+    #: it means "more than ``view_limit``".
+    view_limit: int | None = None
 
 
 def sidebar_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> SidebarCounts:
     """:func:`view_counts`, :func:`group_counts` and :func:`tag_counts` at once.
+
+    View counts stop above :data:`HELPDESK_VIEW_COUNT_LIMIT`.
 
     Reused for :data:`HELPDESK_COUNT_CACHE_SECONDS` by every agent who sees
     the same tickets (same role class, groups, and "me" for views about the
@@ -492,8 +504,9 @@ def sidebar_counts(*, actor: Actor, views: t.Sequence[SavedView]) -> SidebarCoun
             hit = _count_cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-    counts = SidebarCounts(view_counts(actor=actor, views=views), group_counts(actor=actor),
-                           tag_counts(actor=actor))
+    limit = get_state().config.view_count_limit or None
+    counts = SidebarCounts(view_counts(actor=actor, views=views, limit=limit),
+                           group_counts(actor=actor), tag_counts(actor=actor), limit)
     if ttl > 0:
         with _count_lock:
             if len(_count_cache) > 1000:

@@ -192,3 +192,32 @@ def test_sidebar_counts_are_reused_for_the_configured_seconds(app: t.Any, team: 
         assert again.groups == {team.support.id: 2} and again.tags == [("refund", 2)]
     finally:
         state.config = dataclasses.replace(state.config, count_cache_seconds=0)
+
+
+def test_view_counts_stop_above_the_configured_limit(app: t.Any, team: t.Any,
+                                                     browse: t.Any) -> None:
+    from flask_helpdesk.extension import get_state
+
+    for i in range(5):
+        _ticket(team, f"Open {i}")
+    big = views.create_view(actor=team.manager, name="Everything open",
+                            filters={"status": ["open"]}, shared=True)
+    small = views.create_view(actor=team.manager, name="Refunds",
+                              filters={"status": ["open"], "tags": ["refund"]}, shared=True)
+    _ticket(team, "Refund please", tags=["refund"])
+    state = get_state()
+    state.config = dataclasses.replace(state.config, view_count_limit=4)
+    try:
+        page = browse(team.anna).get("/helpdesk/tickets").text
+        assert f'data-hd-count="view-{big.id}">4+<' in page
+        assert f'data-hd-count="view-{small.id}">1<' in page
+        counts = browse(team.anna).get("/helpdesk/tickets/counts").get_json()["views"]
+        assert counts[str(big.id)] == "4+" and counts[str(small.id)] == "1"
+        # Exactly at the limit is not "more than".
+        assert views.view_counts(actor=team.anna, views=[big], limit=6)[big.id] == 6
+        assert views.view_counts(actor=team.anna, views=[big], limit=5)[big.id] == 6
+        state.config = dataclasses.replace(state.config, view_count_limit=0)
+        page = browse(team.anna).get("/helpdesk/tickets").text
+        assert f'data-hd-count="view-{big.id}">6<' in page
+    finally:
+        state.config = dataclasses.replace(state.config, view_count_limit=1000)

@@ -88,8 +88,16 @@ def tickets_list() -> t.Any:
 def _sidebar(actor: Agent) -> dict[str, t.Any]:
     saved = views.list_views(actor=actor)
     counts = views.sidebar_counts(actor=actor, views=saved)
-    return {"views": saved, "counts": counts.views, "group_counts": counts.groups,
-            "tag_counts": counts.tags}
+    return {"views": saved, "counts": {k: _count_label(n, counts.view_limit)
+                                       for k, n in counts.views.items()},
+            "group_counts": counts.groups, "tag_counts": counts.tags}
+
+
+def _count_label(n: int, limit: int | None) -> str:
+    """A view count as shown: "1000+" once it passes HELPDESK_VIEW_COUNT_LIMIT."""
+    if limit is not None and n > limit:
+        return str(_("%(count)s+", count=limit))
+    return str(n)
 
 
 @bp.get("/tickets/counts")
