@@ -14,6 +14,7 @@ from flask_helpdesk import DeliveryReceipt
 from flask_helpdesk import NotFound
 from flask_helpdesk import get_state
 from flask_helpdesk import hookimpl
+from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
@@ -37,38 +38,40 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
 
 
 #: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
-SECURITY = [("tls", "TLS"), ("starttls", "STARTTLS"),
-            ("plain", "None (SMTP: loopback servers only)")]
+def _security() -> list[tuple[str, str]]:
+    return [("tls", "TLS"), ("starttls", "STARTTLS"),
+            ("plain", _("None (SMTP: loopback servers only)"))]
 
 
 @hookimpl
 def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
     """The mailbox form of the admin pages: the keys client.py and smtp.py read.
 
-    Labels are English: the core's catalog does not hold plugin strings.
+    Called while the page renders, so the labels are in the agent's language
+    (the plugin's strings are in the helpdesk's catalogs).
     """
     def field(name: str, label: str, type: str = "text", **kw: t.Any) -> dict[str, t.Any]:
         return {"name": name, "label": label, "type": type, **kw}
 
-    return [{"channel": "email", "label": "Email (IMAP/SMTP)", "fields": [
-        field("imap_host", "IMAP server", required=True, help="e.g. imap.example.com"),
-        field("imap_port", "IMAP port", "number", required=True, default=993),
-        field("imap_security", "IMAP security", "select", choices=SECURITY, default="tls"),
-        field("imap_verify", "Check the IMAP server's certificate", "checkbox", default=True),
-        field("imap_username", "IMAP username", required=True),
-        field("imap_password", "IMAP password", "password", secret=True, required=True),
-        field("folders", "Folders to read", "textarea", multiple=True, default=["INBOX"],
-              help="One folder per line; INBOX when empty."),
-        field("smtp_host", "SMTP server", required=True, help="e.g. smtp.example.com"),
-        field("smtp_port", "SMTP port", "number", required=True, default=587),
-        field("smtp_security", "SMTP security", "select", choices=SECURITY,
+    return [{"channel": "email", "label": _("Email (IMAP/SMTP)"), "fields": [
+        field("imap_host", _("IMAP server"), required=True, help=_("e.g. imap.example.com")),
+        field("imap_port", _("IMAP port"), "number", required=True, default=993),
+        field("imap_security", _("IMAP security"), "select", choices=_security(), default="tls"),
+        field("imap_verify", _("Check the IMAP server's certificate"), "checkbox", default=True),
+        field("imap_username", _("IMAP username"), required=True),
+        field("imap_password", _("IMAP password"), "password", secret=True, required=True),
+        field("folders", _("Folders to read"), "textarea", multiple=True, default=["INBOX"],
+              help=_("One folder per line; INBOX when empty.")),
+        field("smtp_host", _("SMTP server"), required=True, help=_("e.g. smtp.example.com")),
+        field("smtp_port", _("SMTP port"), "number", required=True, default=587),
+        field("smtp_security", _("SMTP security"), "select", choices=_security(),
               default="starttls"),
-        field("smtp_verify", "Check the SMTP server's certificate", "checkbox", default=True),
-        field("smtp_username", "SMTP username", help="Empty when the server needs no login."),
-        field("smtp_password", "SMTP password", "password", secret=True),
-        field("from_address", "Replies come from (address)", required=True),
-        field("from_name", "Sender name", help="e.g. Example Support"),
-        field("smtp_timeout", "SMTP timeout (seconds)", "number", default=30),
+        field("smtp_verify", _("Check the SMTP server's certificate"), "checkbox", default=True),
+        field("smtp_username", _("SMTP username"), help=_("Empty when the server needs no login.")),
+        field("smtp_password", _("SMTP password"), "password", secret=True),
+        field("from_address", _("Replies come from (address)"), required=True),
+        field("from_name", _("Sender name"), help=_("e.g. Example Support")),
+        field("smtp_timeout", _("SMTP timeout (seconds)"), "number", default=30),
     ]}]
 
 

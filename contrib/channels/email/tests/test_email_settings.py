@@ -39,6 +39,14 @@ def test_the_mailbox_form_has_every_key_the_plugin_reads(mail_app: Flask) -> Non
     assert '<option value="starttls" selected>STARTTLS</option>' in html
 
 
+def test_the_mailbox_form_speaks_the_admins_language(mail_app: Flask) -> None:
+    agents.create_agent(actor=SYSTEM, name="Олег", user_id="2", role="admin", language="ru")
+    html = mail_app.test_client(user=User("2")).get(NEW).text
+    assert "IMAP-сервер" in html and "Пароль SMTP" in html
+    assert "По одной папке в строке; INBOX, если пусто." in html
+    assert "IMAP server" not in html
+
+
 def test_an_account_saved_from_the_form_is_read_by_the_fetcher_and_sender(
     mail_app: Flask,
 ) -> None:
