@@ -21,7 +21,6 @@ from jinja2 import StrictUndefined
 from jinja2 import TemplateError
 from jinja2 import TemplateSyntaxError
 from jinja2 import Undefined
-from jinja2 import meta
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -156,7 +155,12 @@ def check(source: str, *, field: str, html: bool = False) -> None:
 def _check(source: str, *, html: bool) -> None:
     env = _HTML if html else _TEXT
     tree = env.parse(source)
-    unknown = sorted(meta.find_undeclared_variables(tree) - _ROOTS)
+    # Names straight from the syntax tree: jinja2.meta would run the code
+    # generator, which folds constants ('{{ "x" * 10**9 }}' would be built).
+    # (Names a loop or {% set %} assigns are left to the syntax check.)
+    names = list(tree.find_all(nodes.Name))
+    assigned = {node.name for node in names if node.ctx != "load"}
+    unknown = sorted({node.name for node in names} - assigned - _ROOTS)
     if unknown:
         raise _unknown(unknown[0])
     _check_paths(tree)
