@@ -14,6 +14,7 @@ import typing as t
 
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -57,7 +58,9 @@ def get_group(group_id: int) -> Group:
 
 
 def get_group_by_name(name: str) -> Group | None:
-    return session().scalar(select(Group).where(func.lower(Group.name) == name.lower()))
+    # Exact match too: SQLite's lower() leaves non-ASCII letters alone.
+    return session().scalar(select(Group).where(
+        or_(Group.name == name, func.lower(Group.name) == name.lower())).limit(1))
 
 
 def create_group(*, actor: Actor, name: str, description: str = "",
