@@ -11,8 +11,8 @@ that fails goes to the quarantine and the import goes on.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
+import itertools
 import mailbox
 import multiprocessing
 import os
@@ -116,31 +116,47 @@ def _account(name: str) -> ChannelAccount | None:
 
 def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | None
             ) -> t.Iterator[tuple[list[tuple[str, bytes]], list[InboundMessage | str]]]:
-    """Batches of ``(source, raw)`` with their parsed messages (or the error's text).
+    """Batches of ``(source, raw)`` in order, with their parsed messages (or the error's text).
 
     Parsing is pure, so a pool of forked processes parses the next batches
-    while this process stores the current one. At most ``workers + 1``
-    batches are read ahead.
+    while this process stores the current one. When the batch it needs next
+    is not parsed yet, this process parses a later one itself rather than
+    wait, so parsing and storing share the CPUs. At most ``workers + 1``
+    batches are with the pool at a time.
     """
     chunks = _chunked(((s, r) for path in paths for s, r in iter_raw(path)), batch)
     if workers is None:
         workers = max(1, (os.cpu_count() or 1) - 1)
+
+    def parse(items: list[tuple[str, bytes]]) -> list[InboundMessage | str]:
+        return _parse_all([r for _s, r in items], intake.account_name, intake.ticket_token)
+
     if workers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         for items in chunks:
-            yield items, _parse_all([r for _s, r in items], intake.account_name,
-                                    intake.ticket_token)
+            yield items, parse(items)
         return
-    ahead: collections.deque[tuple[list[tuple[str, bytes]], t.Any]] = collections.deque()
+    numbered = enumerate(chunks)
+    queued: dict[int, tuple[list[tuple[str, bytes]], t.Any]] = {}
+    done: dict[int, tuple[list[tuple[str, bytes]], list[InboundMessage | str]]] = {}
+    following = 0
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for items in chunks:
-            ahead.append((items, pool.apply_async(_parse_all, (
-                [r for _s, r in items], intake.account_name, intake.ticket_token))))
-            if len(ahead) > workers:
-                items, job = ahead.popleft()
+        for index, items in itertools.islice(numbered, workers + 1):
+            queued[index] = (items, pool.apply_async(_parse_all, (
+                [r for _s, r in items], intake.account_name, intake.ticket_token)))
+        while queued or done:
+            if following in done:
+                yield done.pop(following)
+            else:
+                items, job = queued[following]
+                if not job.ready() and (later := next(numbered, None)) is not None:
+                    done[later[0]] = (later[1], parse(later[1]))  # work instead of waiting
+                    continue
+                del queued[following]
                 yield items, job.get()
-        while ahead:
-            items, job = ahead.popleft()
-            yield items, job.get()
+                if (more := next(numbered, None)) is not None:
+                    queued[more[0]] = (more[1], pool.apply_async(_parse_all, (
+                        [r for _s, r in more[1]], intake.account_name, intake.ticket_token)))
+            following += 1
 
 
 def _chunked(items: t.Iterable[tuple[str, bytes]], size: int
