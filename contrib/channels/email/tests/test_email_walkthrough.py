@@ -45,7 +45,6 @@ def site(tmp_path: Path) -> t.Iterator[Flask]:
     yield app
     get_state(app).jobs.stop()
     with app.app_context():
-        get_state(app).db.session.remove()
         get_state(app).db.engine.dispose()
 
 
