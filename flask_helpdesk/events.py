@@ -40,6 +40,8 @@ EVENT_TYPES: dict[str, str] = {
     "message.replied": "message_id, channel, delivery (a public reply), template_id (if any)",
     "note.added": "message_id (an internal note; the text is never in the event)",
     "message.delivered": "message_id, external_id",
+    "message.automatic_reply_refused": "message_id (the customer's message a rule or plugin"
+                                       " would have answered; a loop guard refused)",
     "message.delivery_failed": "message_id, error, attempts, final, next_attempt_at",
     "customer.merged": "from_customer_id, into_customer_id",
     "template.applied": "template_id, name, message_id (a reply made from a reply template)",

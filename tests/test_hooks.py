@@ -233,6 +233,47 @@ def test_hook_helpdesk_ticket_event(app_factory) -> None:
         assert seen == []  # rolled back: nothing dispatched
 
 
+def test_hook_helpdesk_allow_automatic_reply(app_factory) -> None:
+    from flask_helpdesk.services import rules
+
+    class Guard:
+        def __init__(self) -> None:
+            self.asked: list[tuple[int, str | None, str | None]] = []
+
+        @hookimpl
+        def helpdesk_allow_automatic_reply(self, ticket, message, recipient):
+            self.asked.append((ticket.id, message.text if message else None,
+                               recipient.value if recipient else None))
+            return False if "out of office" in message.text else None
+
+    class Agrees:
+        @hookimpl
+        def helpdesk_allow_automatic_reply(self):
+            return True  # one False is enough to refuse
+
+    guard = Guard()
+    app = app_factory(plugins=[RecordingChannel(), guard, Agrees()])
+    with app.app_context():
+        rules.create_rule(actor=SYSTEM, name="ack", enabled=True,
+                          when={"type": "event", "on": "ticket.created"},
+                          actions=[{"type": "reply", "text": "We got it."},
+                                   {"type": "add_tags", "tags": ["acked"]}])
+        person = ingest(_inbound(1))
+        robot = ingest(InboundMessage(channel="test", external_id="m2",
+                                      sender=Identity("email", "ooo@example.net"),
+                                      subject="Re: hi", text="I am out of office"))
+        replies = {r: [m.text for m in messages.list_messages(r.ticket_id, actor=SYSTEM)
+                       if m.kind == "reply"] for r in (person, robot)}
+        assert replies == {person: ["We got it."], robot: []}
+        assert guard.asked == [(person.ticket_id, "buy now", "spammer@example.net"),
+                               (robot.ticket_id, "I am out of office", "ooo@example.net")]
+        history = tickets.list_events(robot.ticket_id, actor=SYSTEM)
+        refused = [e for e in history if e.type == "message.automatic_reply_refused"]
+        assert [e.actor_name for e in refused] == ["Rule: ack"]
+        assert {t.name for t in tickets.get_ticket(robot.ticket_id, actor=SYSTEM).tags} == {
+            "acked"}  # the rule's other actions still apply
+
+
 def test_hook_helpdesk_register_rule_actions(app_factory) -> None:
     from flask_helpdesk.services import customers
     from flask_helpdesk.services import rules

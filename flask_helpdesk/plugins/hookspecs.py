@@ -17,11 +17,14 @@ if t.TYPE_CHECKING:
     from markupsafe import Markup
 
     from ..channels import DeliveryReceipt
+    from ..channels import Identity
     from ..channels import InboundMessage
     from ..channels import OutboundMessage
     from ..events import Event
     from ..models import Agent
     from ..models import Customer
+    from ..models import Message
+    from ..models import Ticket
     from ..state import HelpdeskState
 
 #: Marks a function as a hook specification.
@@ -256,6 +259,43 @@ def helpdesk_deliver_message(
     delivered twice; use ``message.idempotency_key``. Must not commit.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def helpdesk_allow_automatic_reply(
+    helpdesk: HelpdeskState, ticket: Ticket, message: Message | None, recipient: Identity | None
+) -> bool | None:
+    """Say whether the helpdesk may answer a customer on its own, now.
+
+    Called by :func:`~flask_helpdesk.services.messages.may_reply_automatically`
+    before an automatic reply is queued: the ``reply`` and ``send_template``
+    rule actions, the out-of-hours auto-reply, and plugins' own automatic
+    answers. Called inside the transaction that would queue the reply, in the
+    process that runs the rule (web request, worker or CLI), inside an app
+    context.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param ticket: The ticket that would be answered. Read-only.
+    :param message: The customer's last message on it (the one the reply
+        would answer), or ``None`` when there is none. Read-only.
+    :param recipient: The customer's identity the reply would go to on the
+        ticket's channel, or ``None``.
+    :return: ``False`` to refuse, ``True`` or ``None`` to let it be.
+
+    All results are collected; one ``False`` vetoes the reply, which is then
+    not queued (the rule's other actions still apply) and a
+    ``message.automatic_reply_refused`` event names the refusal on the
+    ticket's history. There is no default implementation; a channel plugin
+    answers for its own channel (the email channel refuses auto-replies,
+    bounces, mailing lists, ``Precedence: bulk/junk/list``, noreply and
+    mailer-daemon senders and a sender over
+    :data:`HELPDESK_EMAIL_AUTO_REPLY_LIMIT` automatic replies an hour) and
+    returns ``None`` for the others.
+
+    Must not commit and must not block for long.
+
+    .. versionadded:: 0.2
     """
 
 

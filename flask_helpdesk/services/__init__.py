@@ -34,6 +34,7 @@ from ._validate import UNSET
 from .calendars import CalendarChanges
 from .inbound import IngestResult
 from .inbound import ingest
+from .inbound import ingest_batch
 from .rules import RuleChanges
 from .templates import TemplateChanges
 from .tickets import TicketChanges
@@ -60,6 +61,7 @@ __all__ = [
     "customers",
     "inbound",
     "ingest",
+    "ingest_batch",
     "messages",
     "outbox",
     "permissions",

@@ -89,38 +89,75 @@ def sniff_content_type(data: bytes, declared: str, filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
-def store_attachments(message: Message, files: t.Sequence[InboundAttachment]) -> list[Attachment]:
-    """Check and store files for ``message`` in the attachment storage.
+def check_attachments(files: t.Sequence[InboundAttachment]) -> None:
+    """Refuse files over the limits, before anything is stored.
 
     :raises ValidationError: Too many files, a file too large or not bytes.
     """
-    from ..storage import sha256
-
     state = get_state()
     limit = state.config.max_attachment_size
     if len(files) > state.config.max_attachments_per_message:
         raise ValidationError(
             _("Too many attachments (%(count)d, at most %(max)d).", count=len(files),
               max=state.config.max_attachments_per_message), field="attachments")
-    stored = []
     for item in files:
         if not isinstance(item.data, bytes | bytearray):
             raise ValidationError(_("An attachment has no content."), field="attachments")
-        filename = safe_filename(item.filename)
         if len(item.data) > limit:
             raise ValidationError(
-                _("%(name)s is too large (%(size)s, at most %(max)s).", name=filename,
-                  size=_size(len(item.data)), max=_size(limit)), field="attachments")
-        data = bytes(item.data)
-        row = Attachment(
-            message=message, filename=filename,
-            content_type=sniff_content_type(data, item.content_type, filename),
-            size=len(data), sha256=sha256(data), content_id=item.content_id,
-            inline=bool(item.inline), storage_key=state.storage.save(data, filename=filename),
-        )
+                _("%(name)s is too large (%(size)s, at most %(max)s).",
+                  name=safe_filename(item.filename), size=_size(len(item.data)),
+                  max=_size(limit)), field="attachments")
+
+
+def save_attachment(item: InboundAttachment) -> dict[str, t.Any]:
+    """Put one checked file in the storage; the columns of its attachment row."""
+    from ..storage import sha256
+
+    data = bytes(item.data)
+    filename = safe_filename(item.filename)
+    return {
+        "filename": filename, "content_type": sniff_content_type(data, item.content_type,
+                                                                 filename),
+        "size": len(data), "sha256": sha256(data), "content_id": item.content_id,
+        "inline": bool(item.inline),
+        "storage_key": get_state().storage.save(data, filename=filename),
+    }
+
+
+def store_attachments(message: Message, files: t.Sequence[InboundAttachment]) -> list[Attachment]:
+    """Check and store files for ``message`` in the attachment storage.
+
+    :raises ValidationError: Too many files, a file too large or not bytes.
+    """
+    check_attachments(files)
+    stored = []
+    for item in files:
+        row = Attachment(message=message, **save_attachment(item))
         session().add(row)
         stored.append(row)
     return stored
+
+
+def message_body(text: str, html: str | None, *, attachments: bool) -> tuple[str, str | None]:
+    """The text and sanitized HTML a message is stored with.
+
+    Without text, the text is rendered from the HTML.
+
+    :param attachments: The message has files (it may then have no text).
+    :raises ValidationError: Too long, or empty.
+    """
+    text = v.text(text or "", "text", max_length=TEXT_MAX, required=False)
+    clean_html = None
+    if html:
+        if not isinstance(html, str) or len(html) > HTML_MAX:
+            raise ValidationError(_("html must be text of at most %(max)d characters.",
+                                    max=HTML_MAX), field="html")
+        clean_html = sanitize_html(html)
+        text = text or html_to_text(clean_html)
+    if not text and not attachments:
+        raise ValidationError(_("The message is empty."), field="text")
+    return text, clean_html
 
 
 def _size(n: int) -> str:
@@ -135,16 +172,7 @@ def add_message(
     | None = None,
 ) -> Message:
     """Add a message to ``ticket`` inside the current transaction (for services)."""
-    text = v.text(text or "", "text", max_length=TEXT_MAX, required=False)
-    clean_html = None
-    if html:
-        if not isinstance(html, str) or len(html) > HTML_MAX:
-            raise ValidationError(_("html must be text of at most %(max)d characters.",
-                                    max=HTML_MAX), field="html")
-        clean_html = sanitize_html(html)
-        text = text or html_to_text(clean_html)
-    if not text and not attachments:
-        raise ValidationError(_("The message is empty."), field="text")
+    text, clean_html = message_body(text, html, attachments=bool(attachments))
     now = utcnow()
     message = Message(
         ticket_id=ticket.id, kind=kind, channel=channel or ticket.channel,
@@ -174,6 +202,50 @@ def add_message(
     record(ticket, event_type, actor, data)
     touch(ticket.id)
     return message
+
+
+def may_reply_automatically(ticket: Ticket, *, actor: Actor | None = None) -> bool:
+    """Whether the helpdesk may answer the ticket's customer on its own, now.
+
+    Asks every ``helpdesk_allow_automatic_reply`` implementation (the channel
+    plugins' loop guards) about the customer's last message; one ``False``
+    refuses. A refusal is recorded on the ticket's history as a
+    ``message.automatic_reply_refused`` event. Rule actions that reply (and
+    plugins' automatic answers) call this before :func:`reply`.
+
+    :param actor: Who would reply (the rule), for the history; the system
+        by default.
+    """
+    from ._uow import SYSTEM
+    from .outbox import recipient_of
+
+    s = session()
+    last = s.scalar(select(Message).where(Message.ticket_id == ticket.id,
+                                          Message.kind == "inbound")
+                    .order_by(Message.id.desc()).limit(1))
+    state = get_state()
+    answers = state.pm.hook.helpdesk_allow_automatic_reply(
+        helpdesk=state, ticket=ticket, message=last,
+        recipient=recipient_of(ticket, ticket.channel))
+    if not any(answer is False for answer in answers):
+        return True
+    record(ticket, "message.automatic_reply_refused", actor or SYSTEM,
+           {"message_id": last.id if last is not None else None})
+    return False
+
+
+def count_automatic_replies(customer_id: int, *, since: t.Any) -> int:
+    """Automatic replies (written by the system or a rule) queued to a customer since ``since``.
+
+    A loop guard's per-hour limit counts them: every ticket of the customer,
+    every channel, whether delivered yet or not.
+    """
+    from sqlalchemy import func
+
+    return int(session().scalar(
+        select(func.count(Message.id)).join(Ticket, Ticket.id == Message.ticket_id).where(
+            Ticket.customer_id == customer_id, Message.kind == "reply",
+            Message.author_agent_id.is_(None), Message.created_at >= since)) or 0)
 
 
 def _check_collision(ticket: Ticket, actor: Actor, seen_event_id: int | None) -> None:

@@ -175,13 +175,7 @@ def _outbound(message: Message) -> OutboundMessage:
     ticket = s.get(Ticket, message.ticket_id)
     assert ticket is not None
     state = get_state()
-    recipient = None
-    kind = _identity_kind(message.channel)
-    identity = s.scalar(
-        select(ContactIdentity).where(ContactIdentity.customer_id == ticket.customer_id)
-        .order_by((ContactIdentity.kind == kind).desc(), ContactIdentity.id).limit(1))
-    if identity is not None:
-        recipient = Identity(identity.kind, identity.value, "")
+    recipient = recipient_of(ticket, message.channel)
     keys = tuple(s.scalars(select(ThreadKey.key).where(ThreadKey.ticket_id == ticket.id)
                            .order_by(ThreadKey.id).limit(50)))
     return OutboundMessage(
@@ -195,6 +189,15 @@ def _outbound(message: Message) -> OutboundMessage:
         attempt=message.attempts, idempotency_key=f"helpdesk-message-{message.id}",
         automatic=bool((message.meta or {}).get("automatic")),
     )
+
+
+def recipient_of(ticket: Ticket, channel: str) -> Identity | None:
+    """The identity of the ticket's customer that a reply through ``channel`` goes to."""
+    kind = _identity_kind(channel)
+    identity = session().scalar(
+        select(ContactIdentity).where(ContactIdentity.customer_id == ticket.customer_id)
+        .order_by((ContactIdentity.kind == kind).desc(), ContactIdentity.id).limit(1))
+    return None if identity is None else Identity(identity.kind, identity.value, "")
 
 
 def _identity_kind(channel: str) -> str:

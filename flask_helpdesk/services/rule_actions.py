@@ -178,11 +178,14 @@ def _raise_priority(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]
 
 
 def _reply(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    from .messages import may_reply_automatically
     from .messages import reply
     from .tickets import get_ticket
 
-    text = render(action["text"], get_ticket(ticket_id, actor=actor))
-    reply(ticket_id, actor=actor, text=text, confirm=True)
+    ticket = get_ticket(ticket_id, actor=actor)
+    if not may_reply_automatically(ticket, actor=actor):
+        return
+    reply(ticket_id, actor=actor, text=render(action["text"], ticket), confirm=True)
 
 
 def _note(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
@@ -214,6 +217,7 @@ def _send_template_validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def _send_template(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
     """Send the filled-in template as an automatic reply; the reply applies its actions."""
+    from .messages import may_reply_automatically
     from .messages import reply
     from .templates import fill
     from .templates import get_template
@@ -221,7 +225,10 @@ def _send_template(ticket_id: int, actor: SystemActor, action: dict[str, t.Any])
 
     _send_template_validate(action)  # deleted or made personal since the rule was saved
     template = get_template(action["template_id"], actor=actor)
-    filled = fill(template, get_ticket(ticket_id, actor=actor), actor)
+    ticket = get_ticket(ticket_id, actor=actor)
+    if not may_reply_automatically(ticket, actor=actor):
+        return
+    filled = fill(template, ticket, actor)
     reply(ticket_id, actor=actor, text=filled.text, html=filled.html, confirm=True,
           template_id=template.id)
 

@@ -203,7 +203,11 @@ def validate_action(action: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def apply_action(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
-    """Answer the customer's last message if the calendar is closed (once per period)."""
+    """Answer the customer's last message if the calendar is closed (once per period).
+
+    The channel's loop guard is asked first (:func:`~.messages.may_reply_automatically`).
+    """
+    from .messages import may_reply_automatically
     from .messages import reply
     from .rule_actions import render
 
@@ -218,6 +222,8 @@ def apply_action(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -
         return
     schedule = calendar.schedule
     anchor = bh.closed_since(schedule, now) or EPOCH
+    if not may_reply_automatically(ticket, actor=actor):
+        return
     if not _record_period(ticket, anchor, now):
         return
     opens = bh.next_opening(schedule, now)

@@ -13,8 +13,6 @@ import codecs
 import re
 import typing as t
 
-import charset_normalizer
-
 #: Labels real mailers send that Python does not know, or that name a subset
 #: of what the mailer actually wrote (GB2312 labels carry GBK/GB18030 bytes,
 #: ks_c_5601-1987 is Windows code page 949, Latin-1 is usually Windows-1252).
@@ -90,6 +88,8 @@ def guess(data: bytes) -> str | None:
     if text is not None:
         return text
     try:
+        import charset_normalizer  # only for unlabelled 8-bit text: keeps start-up short
+
         best = charset_normalizer.from_bytes(data).best()
     except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
         best = None

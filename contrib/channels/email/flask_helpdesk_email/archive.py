@@ -1,27 +1,36 @@
 """Archive import: .eml files, Maildir folders and mbox files through the normal ingest.
 
-Every message is parsed by :func:`~flask_helpdesk_email.parse_message` and
-handed to :func:`flask_helpdesk.services.ingest`, so an import is idempotent
-(importing the same archive twice adds nothing) and keeps the messages' own
-dates. A message that fails goes to the quarantine and the import goes on.
+Every message is parsed by :func:`~flask_helpdesk_email.parse_message` (in a
+pool of forked processes while the previous batch is stored), shaped like
+fetched mail (the account's group, sender filters, attachment limits) and
+handed to :func:`flask_helpdesk.services.ingest_batch` a batch at a time, so
+an import is idempotent (importing the same archive twice adds nothing) and
+keeps the messages' own dates. Nobody gets an automatic answer. A message
+that fails goes to the quarantine and the import goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import mailbox
+import multiprocessing
 import os
 import typing as t
 
-from flask_helpdesk.services import IngestResult
-from flask_helpdesk.services import ingest
+from flask_helpdesk import NotFound
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
-from flask_helpdesk.services import transaction
 
+from .intake import Intake
 from .parse import parse_message
 
 if t.TYPE_CHECKING:
     from flask_helpdesk import InboundMessage
+    from flask_helpdesk.models import ChannelAccount
+
+    from .intake import Prepared
 
 #: Messages committed together by an import.
 BATCH = 200
@@ -73,61 +82,125 @@ def iter_raw(path: str) -> t.Iterator[tuple[str, bytes]]:
 
 def import_paths(
     paths: t.Iterable[str], *, account: str = "", ticket_token: str = r"\[#(\d+)\]",
-    batch: int = BATCH,
+    batch: int = BATCH, workers: int | None = None,
 ) -> ImportStats:
     """Ingest every message under ``paths`` (see :func:`iter_raw`).
 
-    Messages are committed ``batch`` at a time; a batch in which one message
-    fails is rolled back and done again one message per transaction, so the
-    failing one goes to the quarantine alone.
+    Messages go through the account's :class:`~flask_helpdesk_email.intake.Intake`
+    (its group, sender filters and attachment limits; the ``HELPDESK_EMAIL_*``
+    keys without an account) but nobody gets an automatic answer. They are
+    committed ``batch`` at a time (:func:`flask_helpdesk.services.ingest_batch`);
+    a message that fails goes to the quarantine alone.
+
+    :param account: Name of the email account the mail belongs to, if any.
+    :param workers: Processes that parse while the batches are stored
+        (default: one fewer than the CPUs, at least one; ``0`` parses here).
     """
+    found = _account(account)
+    intake = Intake(found, channels.account_config(found) if found else {},
+                    ticket_token=ticket_token, automatic_replies=False)
     stats = ImportStats()
-    pending: list[tuple[str, bytes]] = []
-    for path in paths:
-        for item in iter_raw(path):
-            pending.append(item)
-            if len(pending) >= batch:
-                _import_batch(pending, account, ticket_token, stats)
-                pending = []
-    _import_batch(pending, account, ticket_token, stats)
+    for items, parsed in _parsed(paths, intake, batch, workers):
+        _import_batch(intake, items, parsed, stats)
     return stats
 
 
-def _import_batch(items: list[tuple[str, bytes]], account: str, token: str,
-                  stats: ImportStats) -> None:
-    if not items:
-        return
-    parsed = [(source, raw, _parse(raw, account, token)) for source, raw in items]
-    if all(message is not None for _s, _r, message in parsed):
-        results = []
-        try:
-            with transaction():
-                for _source, _raw, message in parsed:
-                    assert message is not None
-                    results.append(ingest(message))
-        except Exception:  # noqa: BLE001 - redone one by one below
-            pass
-        else:
-            for result in results:
-                _count(result, stats)
-            return
-    for source, raw, _message in parsed:
-        try:
-            _count(ingest(parse_message(raw, account=account, ticket_token=token)), stats)
-        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest
-            quarantine.quarantine_message(channel="email", account=account, raw=raw,
-                                          error=exc, source=source)
-            stats.quarantined += 1
-
-
-def _parse(raw: bytes, account: str, token: str) -> InboundMessage | None:
+def _account(name: str) -> ChannelAccount | None:
+    if not name:
+        return None
     try:
-        return parse_message(raw, account=account, ticket_token=token)
-    except Exception:  # noqa: BLE001 - handled by the one-by-one pass
+        return channels.find_account("email", name, actor=SYSTEM)
+    except NotFound:
         return None
 
 
-def _count(result: IngestResult, stats: ImportStats) -> None:
-    stats.duplicates += result.duplicate
-    stats.imported += not result.duplicate
-    stats.tickets += result.created
+def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | None
+            ) -> t.Iterator[tuple[list[tuple[str, bytes]], list[InboundMessage | str]]]:
+    """Batches of ``(source, raw)`` in order, with their parsed messages (or the error's text).
+
+    Parsing is pure, so a pool of forked processes parses the next batches
+    while this process stores the current one. When the batch it needs next
+    is not parsed yet, this process parses a later one itself rather than
+    wait, so parsing and storing share the CPUs. At most ``workers + 1``
+    batches are with the pool at a time.
+    """
+    chunks = _chunked(((s, r) for path in paths for s, r in iter_raw(path)), batch)
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) - 1)
+
+    def parse(items: list[tuple[str, bytes]]) -> list[InboundMessage | str]:
+        return _parse_all([r for _s, r in items], intake.account_name, intake.ticket_token)
+
+    if workers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
+        for items in chunks:
+            yield items, parse(items)
+        return
+    numbered = enumerate(chunks)
+    queued: dict[int, tuple[list[tuple[str, bytes]], t.Any]] = {}
+    done: dict[int, tuple[list[tuple[str, bytes]], list[InboundMessage | str]]] = {}
+    following = 0
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for index, items in itertools.islice(numbered, workers + 1):
+            queued[index] = (items, pool.apply_async(_parse_all, (
+                [r for _s, r in items], intake.account_name, intake.ticket_token)))
+        while queued or done:
+            if following in done:
+                yield done.pop(following)
+            else:
+                items, job = queued[following]
+                if not job.ready() and (later := next(numbered, None)) is not None:
+                    done[later[0]] = (later[1], parse(later[1]))  # work instead of waiting
+                    continue
+                del queued[following]
+                yield items, job.get()
+                if (more := next(numbered, None)) is not None:
+                    queued[more[0]] = (more[1], pool.apply_async(_parse_all, (
+                        [r for _s, r in more[1]], intake.account_name, intake.ticket_token)))
+            following += 1
+
+
+def _chunked(items: t.Iterable[tuple[str, bytes]], size: int
+             ) -> t.Iterator[list[tuple[str, bytes]]]:
+    chunk: list[tuple[str, bytes]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse_all(raws: list[bytes], account: str, token: str) -> list[InboundMessage | str]:
+    out: list[InboundMessage | str] = []
+    for raw in raws:
+        try:
+            out.append(parse_message(raw, account=account, ticket_token=token))
+        except Exception as exc:  # noqa: BLE001 - quarantined by the importer
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+def _import_batch(intake: Intake, items: list[tuple[str, bytes]],
+                  parsed: list[InboundMessage | str], stats: ImportStats) -> None:
+    ready: list[tuple[str, bytes, Prepared]] = []
+    for (source, raw), message in zip(items, parsed, strict=True):
+        if isinstance(message, str):
+            _quarantine(intake, source, raw, message, stats)
+        else:
+            ready.append((source, raw, intake.shape(message)))
+    results = intake.store([p for _s, _r, p in ready])
+    for (source, raw, _p), result in zip(ready, results, strict=True):
+        if isinstance(result, Exception):
+            _quarantine(intake, source, raw, result, stats)
+        else:
+            stats.duplicates += result.duplicate
+            stats.imported += not result.duplicate
+            stats.tickets += result.created
+
+
+def _quarantine(intake: Intake, source: str, raw: bytes, error: str | Exception,
+                stats: ImportStats) -> None:
+    quarantine.quarantine_message(channel="email", account=intake.account_name, raw=raw,
+                                  error=error, source=source)
+    stats.quarantined += 1

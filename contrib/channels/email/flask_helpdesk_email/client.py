@@ -3,9 +3,10 @@
 Per account and folder the cursor store keeps the folder's UIDVALIDITY and
 the last UID ingested; ``\\Seen`` is never read, so a person reading the
 mailbox elsewhere loses nothing. New UIDs are fetched in batches with
-``BODY.PEEK[]`` (nothing is marked read), and each message is parsed and
-ingested in one transaction with the cursor's advance. Only after that commit
-is the message acknowledged on the server (a keyword flag, or a move to a
+``BODY.PEEK[]`` (nothing is marked read), and each batch is parsed and
+ingested in one transaction with the cursor's advance
+(:func:`flask_helpdesk.services.ingest_batch`). Only after that commit are
+the batch's messages acknowledged on the server (a keyword flag, or a move to a
 folder; never a delete). A crash between commit and acknowledgement leaves an
 unacknowledged message that the cursor has already passed: nothing is lost
 and nothing is ingested twice (ingest is idempotent on the Message-ID too).
@@ -43,7 +44,6 @@ from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
-from flask_helpdesk.services import transaction
 
 from . import intake
 from . import oauth2
@@ -142,6 +142,7 @@ class _Run:
         self.stats = PollStats()
         self.meter = FloodMeter(channels.get_cursor(account.id, FLOOD_STATE),
                                 options.flood_limit)
+        self.intake = intake.Intake(account, self.settings, ticket_token=options.ticket_token)
 
     def save_meter(self) -> None:
         if self.meter.changed:
@@ -209,14 +210,12 @@ def _poll_folder(mb: BaseMailBox, run: _Run, folder: str) -> None:
                                       seconds=run.options.lease):
             raise ChannelError(_("Another fetcher took over account %(name)s.",
                                  name=run.account.name))
-        for uid, raw, when in _fetch(mb, batch):
-            run.stats.fetched += 1
-            flood = run.meter.hit(_sender_hint(raw), when)
-            ok = _ingest_one(run, folder, uidvalidity, uid, raw, flood)
-            run.stats.ingested += ok
-            run.stats.quarantined += not ok
-            _pause_for_tests()
-            _ack(mb, [uid], run.options)
+        fetched = _fetch(mb, batch)
+        run.stats.fetched += len(fetched)
+        _store_batch(run, folder, uidvalidity, [
+            (uid, raw, run.meter.hit(_sender_hint(raw), when)) for uid, raw, when in fetched])
+        _pause_for_tests()
+        _ack(mb, [uid for uid, _r, _w in fetched], run.options)
         run.save_meter()
 
 
@@ -270,21 +269,47 @@ def _sender_hint(raw: bytes) -> str:
     return email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
 
 
-def _ingest_one(run: _Run, folder: str, uidvalidity: int, uid: int, raw: bytes,
-                flood: bool) -> bool:
-    cursor = {"uidvalidity": uidvalidity, "last_uid": uid, "unacked": [uid]}
-    try:
-        prepared = intake.prepare(raw, account=run.account, settings=run.settings,
-                                  flood=flood, ticket_token=run.options.ticket_token)
-        with transaction():
-            intake.store(prepared, account=run.account, settings=run.settings)
-            channels.set_cursor(run.account.id, folder, cursor)
-        return True
-    except Exception as exc:  # noqa: BLE001 - one bad message must not stop the batch
-        quarantine.quarantine_message(channel="email", account=run.account.name, raw=raw,
-                                      error=exc, source=f"{folder} uid {uid}")
-        channels.set_cursor(run.account.id, folder, cursor)
-        return False
+def _store_batch(run: _Run, folder: str, uidvalidity: int,
+                 batch: list[tuple[int, bytes, bool]]) -> None:
+    """Parse and ingest one fetched batch in one transaction with the cursor's advance.
+
+    The cursor never passes a message that is neither stored nor in the
+    quarantine: a crash at any point re-fetches it (ingest is idempotent).
+    """
+    if not batch:
+        return
+    ready, done = [], set()
+    for position, (uid, raw, flood) in enumerate(batch):
+        try:
+            ready.append((position, run.intake.prepare(raw, flood=flood)))
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the batch
+            _quarantine(run, folder, uid, raw, exc)
+            done.add(position)
+
+    def finish(pairs: list[tuple[int, t.Any]]) -> None:
+        done.update(ready[index][0] for index, _result in pairs)
+        upto = next((p for p in range(len(batch)) if p not in done), len(batch))
+        if upto:
+            uids = [uid for uid, _r, _f in batch[:upto]]
+            channels.set_cursor(run.account.id, folder, {
+                "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+
+    results = run.intake.store([p for _i, p in ready], finish=finish)
+    for (position, _p), result in zip(ready, results, strict=True):
+        uid, raw, _flood = batch[position]
+        if isinstance(result, Exception):
+            _quarantine(run, folder, uid, raw, result)
+        else:
+            run.stats.ingested += 1
+    uids = [uid for uid, _r, _f in batch]
+    channels.set_cursor(run.account.id, folder, {
+        "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+
+
+def _quarantine(run: _Run, folder: str, uid: int, raw: bytes, error: Exception) -> None:
+    quarantine.quarantine_message(channel="email", account=run.account.name, raw=raw,
+                                  error=error, source=f"{folder} uid {uid}")
+    run.stats.quarantined += 1
 
 
 def _reack(mb: BaseMailBox, uids: list[int], options: FetchOptions) -> None:

@@ -1,23 +1,26 @@
-"""From raw mail of an account to a stored ticket message: parse, limit, filter, ingest.
+"""From raw mail to stored ticket messages: parse, limit, filter, ingest in batches.
 
-The IMAP fetcher and the quarantine retry both go through here, so a message
-is treated the same whichever way it arrives:
+The IMAP fetcher, the archive import and the quarantine retry all go through
+an :class:`Intake`, so a message is treated the same whichever way it arrives:
 
-- :func:`prepare` parses the bytes, routes the message to the account's
-  group, drops attachments over the limits (:data:`HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE`,
+- :meth:`Intake.shape` routes a parsed message to the account's group, drops
+  attachments over the limits (:data:`HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE`,
   and the core's :data:`HELPDESK_MAX_ATTACHMENT_SIZE` and
   :data:`HELPDESK_MAX_ATTACHMENTS_PER_MESSAGE`) and applies the sender
   filters (:mod:`flask_helpdesk_email.filters`).
-- :func:`store` ingests it in the caller's transaction; a new filtered
-  ticket is tagged with the reason; when attachments were dropped the agent
-  gets a note naming them and the customer an automatic answer through the
-  outbox, unless the loop guard (:mod:`flask_helpdesk_email.loops`) refuses.
+- :meth:`Intake.store` ingests a batch in one transaction
+  (:func:`flask_helpdesk.services.ingest_batch`); in that transaction a new
+  filtered ticket is tagged with the reason, and when attachments were
+  dropped the ticket is tagged ``email:attachments-dropped``, the agent gets a
+  note naming them and (not on an archive import) the customer an automatic
+  answer through the outbox, unless an automatic reply is refused
+  (:func:`flask_helpdesk.services.messages.may_reply_automatically`, which
+  asks this plugin's loop guard, :mod:`flask_helpdesk_email.loops`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 import typing as t
 
 from flask_helpdesk import get_state
@@ -25,13 +28,12 @@ from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import TicketChanges
 from flask_helpdesk.services import agents
-from flask_helpdesk.services import channels
 from flask_helpdesk.services import ingest
+from flask_helpdesk.services import ingest_batch
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import tickets
 
 from . import filters
-from .loops import auto_reply_refusal
 from .parse import parse_message
 
 if t.TYPE_CHECKING:
@@ -39,10 +41,6 @@ if t.TYPE_CHECKING:
     from flask_helpdesk import InboundMessage
     from flask_helpdesk.models import ChannelAccount
     from flask_helpdesk.services import IngestResult
-
-#: Cursor-store folder name holding the automatic answers sent per sender.
-AUTO_REPLIES = "$auto-replies"
-
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
@@ -60,68 +58,126 @@ class Prepared:
     limit: int = 0
 
 
+class Intake:
+    """How one run (a poll, an import) turns parsed mail into what ingest gets.
+
+    :param account: The account the mail belongs to; ``None`` for an archive
+        import without one (then only the ``HELPDESK_EMAIL_*`` keys apply).
+    :param settings: The account's settings (:func:`channels.account_config`).
+    :param ticket_token: Pattern of a ticket number in the subject
+        (default :data:`HELPDESK_EMAIL_TICKET_TOKEN`).
+    :param automatic_replies: Whether the customer is answered when
+        attachments were left out (an archive import answers nobody).
+    """
+
+    def __init__(self, account: ChannelAccount | None, settings: t.Mapping[str, t.Any], *,
+                 ticket_token: str | None = None, automatic_replies: bool = True) -> None:
+        state = get_state()
+        self.account, self.settings = account, settings
+        self.config = state.config.values
+        self.account_name = account.name if account is not None else ""
+        self.ticket_token = ticket_token or str(self.config["HELPDESK_EMAIL_TICKET_TOKEN"])
+        self.group = (agents.get_group(account.group_id).name
+                      if account is not None and account.group_id else None)
+        self.limit = min(int(self.config["HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE"]),
+                         state.config.max_attachment_size)
+        self.max_files = state.config.max_attachments_per_message
+        self.threshold = state.config.spam_threshold
+        self.automatic_replies = automatic_replies
+
+    def parse(self, raw: bytes) -> InboundMessage:
+        return parse_message(raw, account=self.account_name, ticket_token=self.ticket_token)
+
+    def prepare(self, raw: bytes, *, flood: bool = False) -> Prepared:
+        """Parse ``raw`` and :meth:`shape` it."""
+        return self.shape(self.parse(raw), flood=flood)
+
+    def shape(self, message: InboundMessage, *, flood: bool = False) -> Prepared:
+        """Route, limit and filter a parsed message (pure: no I/O).
+
+        :param flood: The sender is over :data:`HELPDESK_EMAIL_FLOOD_LIMIT`.
+        """
+        if self.group and not message.group:
+            message = dataclasses.replace(message, group=self.group)
+        kept: list[InboundAttachment] = []
+        dropped: list[tuple[str, int]] = []
+        for item in message.attachments:
+            if item.size > self.limit or len(kept) >= self.max_files:
+                dropped.append((item.filename, item.size))
+            else:
+                kept.append(item)
+        if dropped:
+            meta = {**message.meta, "dropped_attachments": [
+                {"filename": name, "size": size} for name, size in dropped]}
+            message = dataclasses.replace(message, attachments=tuple(kept), meta=meta)
+        verdict = filters.judge(message, config=self.config, account=self.settings,
+                                threshold=self.threshold)
+        if flood and verdict.reason != "allowed":
+            verdict = filters.Verdict(1.0, "flood")
+        return Prepared(filters.apply(message, verdict), verdict, tuple(dropped), self.limit)
+
+    def store(self, batch: t.Sequence[Prepared], *, finish: t.Callable[
+            [list[tuple[int, IngestResult]]], None] | None = None,
+              ) -> list[IngestResult | Exception]:
+        """Ingest ``batch`` in one transaction (:func:`ingest_batch`) with tags and notes.
+
+        :param finish: Also called in the transaction, e.g. to advance a cursor.
+        :return: Per message its result, or the exception that kept it out.
+        """
+        def done(pairs: list[tuple[int, IngestResult]]) -> None:
+            for index, result in pairs:
+                self.finish_one(batch[index], result)
+            if finish is not None:
+                finish(pairs)
+
+        return ingest_batch([p.message for p in batch], finish=done)
+
+    def finish_one(self, prepared: Prepared, result: IngestResult) -> None:
+        """The filter's tag and the dropped files' note (and answer) of a stored message."""
+        if result.duplicate:
+            return
+        tags = [prepared.verdict.tag] if result.created and prepared.verdict.tag else []
+        if prepared.dropped and result.created:
+            tags.append(DROPPED_TAG)
+        if tags:
+            tickets.update_ticket(result.ticket_id, actor=SYSTEM,
+                                  changes=TicketChanges(add_tags=tags))
+        if prepared.dropped:
+            _report_dropped(prepared, result, self)
+
+
+#: The tag of a ticket whose email came with attachments that were left out.
+DROPPED_TAG = "email:attachments-dropped"
+
+
 def prepare(
     raw: bytes, *, account: ChannelAccount, settings: t.Mapping[str, t.Any],
     flood: bool = False, ticket_token: str | None = None,
 ) -> Prepared:
-    """Parse ``raw`` for ``account`` and apply its limits and filters.
-
-    :param settings: The account's settings (:func:`channels.account_config`).
-    :param flood: The sender is over :data:`HELPDESK_EMAIL_FLOOD_LIMIT`.
-    :param ticket_token: Pattern of a ticket number in the subject
-        (default :data:`HELPDESK_EMAIL_TICKET_TOKEN`).
-    """
-    state = get_state()
-    config = state.config.values
-    message = parse_message(raw, account=account.name,
-                            ticket_token=ticket_token or str(config["HELPDESK_EMAIL_TICKET_TOKEN"]))
-    if account.group_id and not message.group:
-        message = dataclasses.replace(message, group=agents.get_group(account.group_id).name)
-    limit = min(int(config["HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE"]),
-                state.config.max_attachment_size)
-    kept: list[InboundAttachment] = []
-    dropped: list[tuple[str, int]] = []
-    for item in message.attachments:
-        if item.size > limit or len(kept) >= state.config.max_attachments_per_message:
-            dropped.append((item.filename, item.size))
-        else:
-            kept.append(item)
-    if dropped:
-        meta = {**message.meta, "dropped_attachments": [
-            {"filename": name, "size": size} for name, size in dropped]}
-        message = dataclasses.replace(message, attachments=tuple(kept), meta=meta)
-    verdict = filters.judge(message, config=config, account=settings,
-                            threshold=state.config.spam_threshold)
-    if flood and verdict.reason != "allowed":
-        verdict = filters.Verdict(1.0, "flood")
-    return Prepared(filters.apply(message, verdict), verdict, tuple(dropped), limit)
+    """Parse ``raw`` for ``account`` and apply its limits and filters (see :class:`Intake`)."""
+    return Intake(account, settings, ticket_token=ticket_token).prepare(raw, flood=flood)
 
 
 def store(prepared: Prepared, *, account: ChannelAccount,
           settings: t.Mapping[str, t.Any]) -> IngestResult:
     """Ingest ``prepared`` and add its tag, note and answer (call it in a transaction)."""
     result = ingest(prepared.message)
-    if result.duplicate:
-        return result
-    if result.created and prepared.verdict.tag:
-        tickets.update_ticket(result.ticket_id, actor=SYSTEM,
-                              changes=TicketChanges(add_tags=[prepared.verdict.tag]))
-    if prepared.dropped:
-        _report_dropped(prepared, result, account, settings)
+    Intake(account, settings).finish_one(prepared, result)
     return result
 
 
-def _report_dropped(prepared: Prepared, result: IngestResult, account: ChannelAccount,
-                    settings: t.Mapping[str, t.Any]) -> None:
+def _report_dropped(prepared: Prepared, result: IngestResult, intake: Intake) -> None:
     files = ", ".join(f"{name} ({_size(size)})" for name, size in prepared.dropped)
     messages.add_note(result.ticket_id, actor=SYSTEM, text=_(
         "Attachments left out of this email, over the limit of %(limit)s per file or the"
         " number of files allowed: %(files)s. The original email stays in the mailbox.",
         limit=_size(prepared.limit), files=files))
+    if not intake.automatic_replies:
+        return
     ticket = tickets.get_ticket(result.ticket_id, actor=SYSTEM)
     if ticket.status in ("spam", "closed"):
         return
-    if _refusal(prepared.message, account, settings) is not None:
+    if not messages.may_reply_automatically(ticket):
         return
     messages.reply(result.ticket_id, actor=SYSTEM, text=_(
         "We received your email \"%(subject)s\" as ticket #%(id)s, but these attachments"
@@ -130,36 +186,6 @@ def _report_dropped(prepared: Prepared, result: IngestResult, account: ChannelAc
         " This is an automatic message.",
         subject=prepared.message.subject, id=result.ticket_id, limit=_size(prepared.limit),
         files=files))
-    _count_auto_reply(account.id, prepared.message.sender.value)
-
-
-def _refusal(message: InboundMessage, account: ChannelAccount,
-             settings: t.Mapping[str, t.Any]) -> str | None:
-    config = get_state().config.values
-    return auto_reply_refusal(
-        message, sent_last_hour=auto_replies_last_hour(account.id, message.sender.value),
-        limit=int(config["HELPDESK_EMAIL_AUTO_REPLY_LIMIT"]),
-        internal_domains=filters.internal_domains(config, settings))
-
-
-def auto_replies_last_hour(account_id: int, sender: str) -> int:
-    """Automatic answers this plugin sent to ``sender`` from the account in the last hour."""
-    return len(_recent(channels.get_cursor(account_id, AUTO_REPLIES).get(sender.lower(), [])))
-
-
-def _count_auto_reply(account_id: int, sender: str) -> None:
-    state = channels.get_cursor(account_id, AUTO_REPLIES)
-    state = {k: _recent(v) for k, v in state.items() if _recent(v)}
-    state[sender.lower()] = [*state.get(sender.lower(), []), _now()]
-    channels.set_cursor(account_id, AUTO_REPLIES, state)
-
-
-def _recent(stamps: t.Iterable[float]) -> list[float]:
-    return [s for s in stamps if s > _now() - 3600]
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _size(n: int) -> str:

@@ -113,23 +113,32 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
 
 
 @hookimpl
+def helpdesk_allow_automatic_reply(ticket: t.Any, message: t.Any, recipient: t.Any
+                                   ) -> bool | None:
+    """No automatic reply to machines, lists, ourselves or a sender over the hourly limit."""
+    from .loops import allow_automatic_reply
+
+    return allow_automatic_reply(ticket, message, recipient)
+
+
+@hookimpl
 def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundMessage | None:
     """Read a quarantined email again as the fetcher would: parse, limits, filters.
 
     Without an account of that name (an archive import without ``--account``,
-    or a deleted account) the message is parsed without the account's
-    routing and filters.
+    or a deleted account) only the ``HELPDESK_EMAIL_*`` filters and limits
+    apply, as on such an import.
     """
     if channel != "email":
         return None
     from . import intake
-    from .parse import parse_message
 
     try:
         found = channels.find_account("email", account, actor=SYSTEM)
     except NotFound:
         token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
-        return parse_message(raw, account=account, ticket_token=token)
+        found_intake = intake.Intake(None, {}, ticket_token=token, automatic_replies=False)
+        return dataclasses.replace(found_intake.prepare(raw).message, account=account)
     return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
 
 
@@ -175,12 +184,18 @@ def email_group() -> None:
 @email_group.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--account", default="", help="Account name the messages belong to.")
-def import_command(paths: tuple[str, ...], account: str) -> None:
-    """Import .eml files, Maildir folders and mbox files, keeping their dates."""
+@click.option("--workers", type=int, default=None,
+              help="Processes that parse mail (default: CPUs - 1; 0: none).")
+def import_command(paths: tuple[str, ...], account: str, workers: int | None) -> None:
+    """Import .eml files, Maildir folders and mbox files, keeping their dates.
+
+    The account's group, sender filters and attachment limits apply; nobody
+    gets an automatic answer.
+    """
     from .archive import import_paths
 
     token = current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"]
-    stats = import_paths(paths, account=account, ticket_token=token)
+    stats = import_paths(paths, account=account, ticket_token=token, workers=workers)
     click.echo(f"imported={stats.imported} duplicates={stats.duplicates}"
                f" quarantined={stats.quarantined} tickets={stats.tickets}")
 

@@ -54,3 +54,57 @@ class SmtpSink:
     def settings(self) -> dict[str, object]:
         return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "plain",
                 "from_address": "help@example.test", "from_name": "Example Help"}
+
+
+class MailRelay:
+    """A tiny mail system: an SMTP server that delivers our mailbox's mail into Dovecot.
+
+    Mail to the Dovecot user (``help@example.test``) is appended to its INBOX,
+    as a real server's local delivery would; mail to anyone else is kept in
+    :attr:`outside` by recipient, standing for the customers' own mailboxes.
+    Customers send with any SMTP client (``smtplib``) and the helpdesk sends
+    its replies through the same server.
+    """
+
+    def __init__(self, dovecot: t.Any, port: int = 0) -> None:
+        self.dovecot = dovecot
+        #: Raw messages delivered to other addresses, by lower-cased address.
+        self.outside: dict[str, list[bytes]] = {}
+        #: Called with ``(recipient, raw)`` after each outside delivery.
+        self.on_outside: t.Callable[[str, bytes], None] | None = None
+        if not port:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+        self.port = port
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
+        import asyncio
+
+        raw = bytes(envelope.original_content)
+        for rcpt in envelope.rcpt_tos:
+            if rcpt.lower() == self.dovecot.user.lower():
+                await asyncio.to_thread(self._append, raw)
+            else:
+                self.outside.setdefault(rcpt.lower(), []).append(raw)
+                if self.on_outside is not None:
+                    self.on_outside(rcpt.lower(), raw)
+        return "250 OK"
+
+    def _append(self, raw: bytes) -> None:
+        from imap_tools import MailBoxUnencrypted
+
+        with MailBoxUnencrypted("127.0.0.1", self.dovecot.port).login(
+                self.dovecot.user, self.dovecot.password) as mb:
+            mb.append(raw, "INBOX")
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def settings(self) -> dict[str, object]:
+        return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "plain",
+                "from_address": self.dovecot.user, "from_name": "Example Help"}

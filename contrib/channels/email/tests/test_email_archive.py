@@ -12,8 +12,11 @@ from flask_helpdesk_email.archive import import_paths
 from test_email_fetch import all_messages
 from test_email_fetch import all_tickets
 from test_email_fetch import mail
+from test_email_limits import with_files
 
 from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import channels
+from flask_helpdesk.services import outbox
 from flask_helpdesk.services import quarantine
 
 
@@ -64,3 +67,64 @@ def test_a_bad_message_is_quarantined_and_its_batch_still_lands(mail_app: Flask,
     assert [t.subject for t in all_tickets()] == ["Mail 0", "Mail 1", "Mail 3", "Mail 4"]
     [item] = quarantine.list_quarantine(actor=SYSTEM)
     assert item.source.endswith("m2.eml")
+
+
+def test_import_applies_the_accounts_filters(mail_app_factory, tmp_path: Path) -> None:
+    app = mail_app_factory(HELPDESK_EMAIL_INTERNAL_DOMAINS=["our.example"])
+    with app.app_context():
+        channels.create_account(
+            actor=SYSTEM, channel="email", name="support",
+            settings={"imap_host": "127.0.0.1", "imap_port": 1, "imap_username": "x",
+                      "allow_senders": ["vip@partner.test"], "block_senders": ["pest.test"]},
+            secrets={"imap_password": "x"})
+        folder = tmp_path / "eml"
+        folder.mkdir()
+        spam = b"X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=9.1 required=5.0\r\n"
+        for name, raw in {"hello": mail("Hello"),
+                          "blocked": mail("Blocked", sender="x@pest.test"),
+                          "internal": mail("Internal", sender="cfo@our.example"),
+                          "header": spam + mail("Spam header"),
+                          "vip": spam + mail("VIP", sender="vip@partner.test")}.items():
+            (folder / f"{name}.eml").write_bytes(raw)
+        result = app.test_cli_runner().invoke(args=[
+            "helpdesk", "email", "import", "--account", "support", str(folder)])
+        assert "imported=5 duplicates=0 quarantined=0 tickets=5" in result.output
+        found = {t.subject: (t.status, {g.name for g in t.tags}) for t in all_tickets()}
+        assert found == {
+            "Hello": ("open", set()), "Blocked": ("spam", {"email:blocked"}),
+            "Internal": ("spam", {"email:internal"}),
+            "Spam header": ("spam", {"email:spam-header"}), "VIP": ("open", set())}
+
+
+def test_import_leaves_out_oversized_files_and_answers_nobody(
+        mail_app_factory, tmp_path: Path) -> None:
+    app = mail_app_factory(HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE=100_000)
+    with app.app_context():
+        (tmp_path / "logs.eml").write_bytes(
+            with_files("Logs", ("small.log", 2_000), ("huge.bin", 300_000)))
+        stats = import_paths([str(tmp_path / "logs.eml")], workers=0)
+        assert (stats.imported, stats.quarantined) == (1, 0)
+        [ticket] = all_tickets()
+        assert {g.name for g in ticket.tags} == {"email:attachments-dropped"}
+        inbound, note = all_messages(ticket.id)  # no automatic answer queued
+        assert [a.filename for a in inbound.attachments] == ["small.log"]
+        assert note.kind == "note" and "huge.bin (293 KB)" in note.text
+        assert outbox.sweep() == [] and outbox.stats().get("queued", 0) == 0
+
+
+def test_import_with_a_parsing_pool_gives_the_same_tickets(mail_app: Flask,
+                                                           tmp_path: Path) -> None:
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(30):
+        raw = mail(f"Mail {i}", message_id=f"<p{i}@x.org>", body=f"Привет {i}")
+        if i % 3:
+            raw = raw.replace(b"Message-ID:", f"In-Reply-To: <p{i - i % 3}@x.org>\n"
+                              "Message-ID:".encode())
+        (folder / f"m{i:02}.eml").write_bytes(raw)
+    stats = import_paths([str(folder)], batch=4, workers=2)
+    assert (stats.imported, stats.tickets, stats.quarantined) == (30, 10, 0)
+    tickets = all_tickets()
+    assert [t.subject for t in tickets] == [f"Mail {i}" for i in range(0, 30, 3)]
+    texts = [m.text for m in all_messages(tickets[1].id)]
+    assert texts == ["Привет 3", "Привет 4", "Привет 5"]

@@ -37,13 +37,15 @@ def test_sigkill_between_ingest_and_ack(mail_app: Flask, dovecot: Dovecot,
         proc.kill()
         proc.wait()
     killed_at = time.monotonic()
-    assert [t.subject for t in all_tickets()] == ["One"]
+    # One batch, one commit: both stored with the cursor's advance.
+    assert [t.subject for t in all_tickets()] == ["One", "Two"]
     assert all(ACK_KEYWORD not in f for f in flags(dovecot))  # killed before the ack
     assert poll(acc).locked  # the dead fetcher's lease still holds...
     time.sleep(max(0.0, LEASE - (time.monotonic() - killed_at)) + 0.5)
-    assert poll(acc).ingested == 1  # ...until it runs out
-    assert [t.subject for t in all_tickets()] == ["One", "Two"]
-    # "One" was ingested but never acknowledged: the next fetch acknowledged it.
+    append(dovecot, mail("Three"))
+    assert poll(acc).ingested == 1  # ...until it runs out; only the new mail is read
+    assert [t.subject for t in all_tickets()] == ["One", "Two", "Three"]
+    # "One" and "Two" were ingested but never acknowledged: the next fetch did it.
     assert all(ACK_KEYWORD in f for f in flags(dovecot))
 
 

@@ -1,0 +1,526 @@
+"""Batch ingest: many inbound messages in one transaction, with set-based SQL.
+
+:func:`ingest_batch` gives every message exactly the result
+:func:`~flask_helpdesk.services.inbound.ingest` would give it, one after the
+other in the batch's order, but reads and writes with a handful of
+statements per batch instead of a dozen per message:
+
+1. *Check* every message in Python (channel, ids, sender, text, files); a
+   message that fails is reported and left out.
+2. *Read* in bulk what the messages refer to: messages already stored
+   (idempotency), senders' identities and customers, thread keys, hinted
+   tickets and the tickets they were merged into.
+3. *Plan* in order, in memory: duplicates (also within the batch), new
+   customers, the ticket of each message (a reply later in the batch finds a
+   ticket opened earlier in it by its keys), status changes, follow-ups of
+   closed tickets, the keys to remember.
+4. *Write*: customers, identities, tickets, messages, attachments, keys and
+   events inserted a table at a time; changed tickets updated in one
+   ``executemany``. The events reach the one event pipeline after commit.
+
+A ticket hint (``[#123]``) can only name a ticket opened earlier in the same
+batch when its number is above every ticket at the start; the batch is then
+written up to that message and planned again from there, so the number is
+known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from ..errors import HelpdeskError
+from ..extension import get_state
+from ..i18n import _
+from ..models import ContactIdentity
+from ..models import Customer
+from ..models import Message
+from ..models import ThreadKey
+from ..models import Ticket
+from ..models import utcnow
+from ..models.ticket import SUBJECT_MAX
+from ._uow import SYSTEM
+from ._uow import SystemActor
+from ._uow import insert_ids
+from ._uow import record_rows
+from ._uow import session
+from ._uow import transaction
+from .customers import normalize_identity
+from .inbound import MAX_THREAD_KEYS
+from .inbound import IngestResult
+from .inbound import _check
+from .inbound import ingest
+from .messages import check_attachments
+from .messages import message_body
+from .messages import save_attachment
+from .search import touch
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    from ..channels import InboundMessage
+
+#: Values an ``IN (...)`` list gets at most (SQLite's limit is 32,766).
+CHUNK = 500
+
+#: Called inside the transaction that stored them, with ``(index, result)`` pairs.
+Finish = t.Callable[[list[tuple[int, IngestResult]]], None]
+
+
+def ingest_batch(
+    messages: t.Sequence[InboundMessage], *, finish: Finish | None = None,
+) -> list[IngestResult | Exception]:
+    """Store many inbound messages, each exactly once, in one transaction.
+
+    Each message gets the result :func:`ingest` would give it if the messages
+    were ingested one after another in this order. Events are dispatched after
+    the commit, through the same pipeline.
+
+    :param messages: Messages in the order they arrived.
+    :param finish: Called inside the transaction that stored the messages with
+        ``(index, result)`` pairs, to make a change with them atomically (e.g.
+        advance a channel's cursor, tag the new tickets).
+    :return: Per message, in order: its :class:`IngestResult`, or the
+        exception that kept it out (the channel quarantines it).
+
+    When the batch's transaction fails (a database error, a ``finish`` that
+    raises), it is rolled back and every message is ingested again alone, each
+    in its own transaction with its own ``finish`` call, so one bad message
+    never holds up the others.
+
+    .. versionadded:: 0.2
+    """
+    out: list[IngestResult | Exception | None] = [None] * len(messages)
+    todo: list[tuple[int, _Checked]] = []
+    for index, message in enumerate(messages):
+        try:
+            todo.append((index, _checked(message)))
+        except HelpdeskError as exc:
+            out[index] = exc
+    if todo:
+        try:
+            with transaction():
+                results = _Batch([c for _i, c in todo]).store()
+                pairs = [(i, r) for (i, _c), r in zip(todo, results, strict=True)]
+                if finish is not None:
+                    finish(pairs)
+            for index, result in pairs:
+                out[index] = result
+        except Exception:  # noqa: BLE001 - every message is tried again alone
+            for index, _c in todo:
+                out[index] = _one(index, messages[index], finish)
+    return t.cast("list[IngestResult | Exception]", out)
+
+
+def _one(index: int, message: InboundMessage, finish: Finish | None) -> IngestResult | Exception:
+    try:
+        with transaction():
+            result = ingest(message)
+            if finish is not None:
+                finish([(index, result)])
+        return result
+    except Exception as exc:  # noqa: BLE001 - reported to the caller
+        return exc
+
+
+@dataclasses.dataclass
+class _Checked:
+    """A message that passed the checks, with its normalized parts."""
+
+    message: InboundMessage
+    identity: tuple[str, str]
+    name: str
+    text: str
+    html: str | None
+
+
+def _checked(message: InboundMessage) -> _Checked:
+    _check(message)
+    check_attachments(message.attachments)
+    text, html = message_body(message.text, message.html, attachments=bool(message.attachments))
+    kind = message.sender.kind
+    return _Checked(message, (kind, normalize_identity(kind, message.sender.value)),
+                    message.sender.name.strip()[:200], text, html)
+
+
+class _Customer:
+    def __init__(self, id: int | None, name: str, display: str = "") -> None:
+        self.id, self.name, self.display, self.renamed = id, name, display, False
+        self.new = id is None
+
+
+class _Ticket:
+    def __init__(self, **row: t.Any) -> None:
+        self.id: int | None = row.get("id")
+        self.status: str = row["status"]
+        self.customer_id: int | None = row.get("customer_id")
+        self.group_id: int | None = row.get("group_id")
+        self.merged_into_id: int | None = row.get("merged_into_id")
+        self.last_customer_message_at: dt.datetime | None = row.get("last_customer_message_at")
+        self.updated_at: dt.datetime = row["updated_at"]
+        self.status_changed_at: dt.datetime = row["status_changed_at"]
+        self.new, self.changed = self.id is None, False
+        #: Columns of a new ticket (``customer_id`` is filled in on insert).
+        self.row: dict[str, t.Any] = {}
+        self.customer: _Customer | None = None
+
+
+class _Stored:
+    """A planned message row; ``id`` is known once inserted."""
+
+    def __init__(self, checked: _Checked, ticket: _Ticket, customer: _Customer) -> None:
+        self.checked, self.ticket, self.customer = checked, ticket, customer
+        self.id: int | None = None
+        self.created = False
+        self.follow_up_of: int | None = None
+        self.when = checked.message.received_at or utcnow()
+
+
+class _Batch:
+    """One batch being planned and written (see the module docstring)."""
+
+    def __init__(self, items: list[_Checked]) -> None:
+        self.items = items
+        self.state = get_state()
+        self.s = session()
+        self.results: list[IngestResult | None] = [None] * len(items)
+        #: Tickets and customers changed with SQL: their ORM objects are stale.
+        self.touched: set[int] = set()
+        self.renamed: set[int] = set()
+
+    def store(self) -> list[IngestResult]:
+        self.s.flush()
+        start = 0
+        while start < len(self.items):
+            start = self._chunk(start)
+        self._expire()
+        return t.cast("list[IngestResult]", self.results)
+
+    # ------------------------------------------------------------ reading
+
+    def _read(self, items: list[_Checked]) -> None:
+        self.stored = self._existing(items)
+        self.customers = self._customers(items)
+        self.keys = self._keys(items)
+        hinted = {c.message.ticket_hint for c in items if c.message.ticket_hint is not None}
+        self.tickets: dict[int, _Ticket] = {}
+        self._load_tickets({*self.keys.values(), *hinted})
+        self.max_ticket: int | None = None
+        self.groups: dict[str, int | None] = {}
+
+    def _existing(self, items: list[_Checked]) -> dict[tuple[str, str, str], IngestResult]:
+        found = {}
+        for (channel, account), ids in _grouped(
+                items, lambda c: c.message.external_id).items():
+            for part in _chunks(ids):
+                for row in self.s.execute(select(
+                        Message.external_id, Message.id, Message.ticket_id).where(
+                        Message.channel == channel, Message.account == account,
+                        Message.external_id.in_(part))):
+                    found[(channel, account, row.external_id)] = IngestResult(
+                        row.ticket_id, row.id, False, duplicate=True)
+        return found
+
+    def _customers(self, items: list[_Checked]) -> dict[tuple[str, str], _Customer]:
+        by_kind: dict[str, set[str]] = {}
+        for c in items:
+            by_kind.setdefault(c.identity[0], set()).add(c.identity[1])
+        owners: dict[tuple[str, str], int] = {}
+        for kind, values in by_kind.items():
+            for part in _chunks(sorted(values)):
+                owners.update(((kind, row.value), row.customer_id) for row in self.s.execute(
+                    select(ContactIdentity.value, ContactIdentity.customer_id).where(
+                        ContactIdentity.kind == kind, ContactIdentity.value.in_(part))))
+        names: dict[int, _Customer] = {}
+        for part in _chunks(sorted(set(owners.values()))):
+            for row in self.s.execute(select(Customer.id, Customer.name).where(
+                    Customer.id.in_(part))):
+                names[row.id] = _Customer(row.id, row.name)
+        return {identity: names[cid] for identity, cid in owners.items()}
+
+    def _keys(self, items: list[_Checked]) -> dict[tuple[str, str, str], int]:
+        found = {}
+        for (channel, account), keys in _grouped(items, _lookup_keys).items():
+            for part in _chunks(keys):
+                for row in self.s.execute(select(ThreadKey.key, ThreadKey.ticket_id).where(
+                        ThreadKey.channel == channel, ThreadKey.account == account,
+                        ThreadKey.key.in_(part))):
+                    found[(channel, account, row.key)] = row.ticket_id
+        return found
+
+    def _load_tickets(self, ids: t.Iterable[int]) -> None:
+        """Load tickets and, following merges, the tickets they went into."""
+        wanted = sorted(set(ids) - set(self.tickets))
+        while wanted:
+            for part in _chunks(wanted):
+                query = select(Ticket.id, Ticket.status, Ticket.customer_id, Ticket.group_id,
+                               Ticket.merged_into_id, Ticket.last_customer_message_at,
+                               Ticket.updated_at, Ticket.status_changed_at
+                               ).where(Ticket.id.in_(part)).with_for_update()
+                for row in self.s.execute(query):
+                    self.tickets[row.id] = _Ticket(**row._asdict())
+            wanted = sorted({tk.merged_into_id for tk in self.tickets.values()
+                             if tk.merged_into_id is not None} - set(self.tickets))
+
+    # ----------------------------------------------------------- planning
+
+    def _chunk(self, start: int) -> int:
+        """Plan and write messages from ``start``; the index to go on from."""
+        items = self.items[start:]
+        self._read(items)
+        self.plan: list[_Stored] = []
+        self.events: list[tuple[_Ticket, str, _Customer | SystemActor, dict[str, t.Any]]] = []
+        self.new_keys: list[tuple[str, str, str, _Ticket]] = []
+        self.batch_keys: dict[tuple[str, str, str], _Ticket] = {}
+        seen: dict[tuple[str, str, str], _Stored] = {}
+        placed: list[tuple[int, _Stored, bool]] = []
+        end = len(self.items)
+        for offset, checked in enumerate(items):
+            index = start + offset
+            m = checked.message
+            key = (m.channel, m.account, m.external_id)
+            if key in self.stored:
+                self.results[index] = self.stored[key]
+            elif key in seen:
+                placed.append((index, seen[key], True))
+            elif offset > 0 and self._must_split(checked):
+                end = index
+                break
+            else:
+                seen[key] = self._place(checked)
+                self.plan.append(seen[key])
+                placed.append((index, seen[key], False))
+        self._write()
+        for index, planned, duplicate in placed:
+            assert planned.ticket.id is not None and planned.id is not None
+            self.results[index] = IngestResult(
+                planned.ticket.id, planned.id, planned.created and not duplicate,
+                duplicate=duplicate, follow_up_of=None if duplicate else planned.follow_up_of)
+        return end
+
+    def _must_split(self, checked: _Checked) -> bool:
+        """Whether the hint may name a ticket this batch opened (its number is not known yet)."""
+        hint = checked.message.ticket_hint
+        if hint is None or hint in self.tickets or not any(p.created for p in self.plan):
+            return False
+        if self.max_ticket is None:
+            self.max_ticket = self.s.scalar(select(func.max(Ticket.id))) or 0
+        return hint > self.max_ticket
+
+    def _place(self, checked: _Checked) -> _Stored:
+        m = checked.message
+        customer = self.customers.get(checked.identity)
+        if customer is None:
+            customer = self.customers[checked.identity] = _Customer(
+                None, checked.name, m.sender.value.strip()[:320])
+        elif not customer.name and checked.name:
+            customer.name, customer.renamed = checked.name, not customer.new
+        ticket = self._thread(checked, customer)
+        now = utcnow()
+        follow_up_of = ticket.id if ticket is not None and ticket.status == "closed" else None
+        created = ticket is None or ticket.status == "closed"
+        if created:
+            ticket = self._open(checked, customer, follow_up_of)
+        else:
+            assert ticket is not None
+            if ticket.status in ("pending", "on_hold", "resolved"):
+                self.events.append((ticket, "ticket.status_changed", customer,
+                                    {"old": ticket.status, "new": "open"}))
+                ticket.status, ticket.status_changed_at, ticket.changed = "open", now, True
+        stored = _Stored(checked, ticket, customer)
+        stored.created, stored.follow_up_of = created, follow_up_of
+        self.events.append((ticket, "message.received", customer, {
+            "message_id": stored, "channel": m.channel, "auto_submitted": m.auto_submitted}))
+        when = stored.when
+        ticket.last_customer_message_at = max(ticket.last_customer_message_at or when, when)
+        ticket.updated_at = max(ticket.updated_at or when, when)
+        ticket.changed = True
+        for k in sorted({k[:500] for k in m.own_keys if k}):
+            name = (m.channel, m.account, k)
+            if name not in self.keys and name not in self.batch_keys:
+                self.batch_keys[name] = ticket
+                self.new_keys.append((*name, ticket))
+        return stored
+
+    def _thread(self, checked: _Checked, customer: _Customer) -> _Ticket | None:
+        m = checked.message
+        for key in [k for k in m.thread_keys if k][:MAX_THREAD_KEYS]:
+            name = (m.channel, m.account, key)
+            if name in self.batch_keys:
+                return self.batch_keys[name]
+            if name in self.keys:
+                return self._follow(self.tickets[self.keys[name]])
+        if m.ticket_hint is not None:
+            ticket = self.tickets.get(m.ticket_hint)
+            if ticket is not None and customer.id is not None and (
+                    ticket.customer_id == customer.id):
+                return self._follow(ticket)
+        return None
+
+    def _follow(self, ticket: _Ticket) -> _Ticket:
+        seen = set()
+        while ticket.merged_into_id is not None and ticket.id not in seen:
+            seen.add(ticket.id)
+            ticket = self.tickets[ticket.merged_into_id]
+        return ticket
+
+    def _open(self, checked: _Checked, customer: _Customer, follow_up_of: int | None) -> _Ticket:
+        m, state = checked.message, self.state
+        scores = [m.spam_score, *[
+            score for score in state.pm.hook.helpdesk_spam_score(helpdesk=state, message=m)
+            if score is not None]]
+        status = "spam" if max(scores) >= state.config.spam_threshold else "open"
+        when = m.received_at or utcnow()
+        subject = (m.subject or "").replace("\x00", "").strip()[:SUBJECT_MAX]
+        group_id = self._group(m.group)
+        ticket = _Ticket(status=status, group_id=group_id, updated_at=when,
+                         status_changed_at=when)
+        ticket.customer = customer
+        ticket.row = {
+            "subject": subject or _("(no subject)"), "status": status, "priority": 1,
+            "channel": m.channel, "account": m.account, "group_id": group_id,
+            "created_at": when, "status_changed_at": when,
+            "follow_up_of_id": follow_up_of, "custom_fields": {},
+        }
+        self.events.append((ticket, "ticket.created", customer, {
+            "subject": ticket.row["subject"], "channel": m.channel, "status": status,
+            "priority": "normal", "group_id": group_id, "assignee_id": None,
+            "spam_score": max(scores), "follow_up_of": follow_up_of,
+        }))
+        if follow_up_of is not None:
+            self.events.append((self.tickets[follow_up_of], "ticket.follow_up_created", SYSTEM,
+                                {"follow_up_id": ticket}))
+        return ticket
+
+    def _group(self, name: str | None) -> int | None:
+        if not name:
+            return None
+        if name not in self.groups:
+            from .agents import get_group_by_name
+
+            group = get_group_by_name(name)
+            self.groups[name] = group.id if group else None
+        return self.groups[name]
+
+    # ------------------------------------------------------------ writing
+
+    def _write(self) -> None:
+        customers = [c for c in self.customers.values() if c.id is None]
+        ids = insert_ids(Customer, [{"name": c.name, "notes": "", "attributes": {}}
+                                    for c in customers])
+        for customer, new_id in zip(customers, ids, strict=True):
+            customer.id = new_id
+        fresh = {id(c) for c in customers}
+        self._insert(ContactIdentity, [
+            {"customer_id": c.id, "kind": kind, "value": value, "display": c.display}
+            for (kind, value), c in self.customers.items() if id(c) in fresh])
+        renamed = [c for c in self.customers.values() if c.renamed]
+        self._update(Customer, [{"b_id": c.id, "name": c.name} for c in renamed])
+        self.renamed.update(t.cast("int", c.id) for c in renamed)
+        tickets = list({id(p.ticket): p.ticket for p in self.plan}.values())
+        opened = [tk for tk in tickets if tk.new]
+        for ticket in opened:
+            assert ticket.customer is not None
+            ticket.customer_id = ticket.customer.id
+            ticket.row.update(customer_id=ticket.customer_id, updated_at=ticket.updated_at,
+                              last_customer_message_at=ticket.last_customer_message_at)
+        for ticket, new_id in zip(opened, insert_ids(Ticket, [tk.row for tk in opened]),
+                                  strict=True):
+            ticket.id = new_id
+        self._write_messages()
+        self._insert(ThreadKey, [{"channel": c, "account": a, "key": k, "ticket_id": tk.id}
+                                 for c, a, k, tk in self.new_keys])
+        self._update(Ticket, [
+            {"b_id": tk.id, "status": tk.status, "status_changed_at": tk.status_changed_at,
+             "last_customer_message_at": tk.last_customer_message_at,
+             "updated_at": tk.updated_at}
+            for tk in tickets if not tk.new])
+        self._write_events()
+        for ticket in tickets:
+            assert ticket.id is not None
+            touch(ticket.id)
+            self.touched.add(ticket.id)
+
+    def _write_messages(self) -> None:
+        rows = []
+        for p in self.plan:
+            m, c = p.checked.message, p.customer
+            rows.append({
+                "ticket_id": p.ticket.id, "kind": "inbound", "channel": m.channel,
+                "account": m.account, "external_id": m.external_id,
+                "author_customer_id": c.id, "author_name": c.name, "text": p.checked.text,
+                "html": p.checked.html, "meta": dict(m.meta),
+                "created_at": p.when,
+                "attempts": 0,
+            })
+        for planned, new_id in zip(self.plan, insert_ids(Message, rows), strict=True):
+            planned.id = new_id
+        from ..models import Attachment
+
+        files = [{"message_id": p.id, **save_attachment(item)}
+                 for p in self.plan for item in p.checked.message.attachments]
+        self._insert(Attachment, files)
+
+    def _write_events(self) -> None:
+        rows, groups = [], []
+        for ticket, kind, actor, data in self.events:
+            row: dict[str, t.Any] = {
+                "ticket_id": ticket.id, "type": kind, "at": utcnow(),
+                "data": {k: getattr(v, "id", v) if isinstance(v, _Stored | _Ticket) else v
+                         for k, v in data.items()}}
+            if isinstance(actor, _Customer):
+                row.update(actor_kind="customer", actor_customer_id=actor.id,
+                           actor_name=actor.name)
+            else:
+                row.update(actor_kind=actor.kind, actor_name=actor.name)
+            rows.append(row)
+            groups.append(ticket.group_id)
+        record_rows(rows, groups)
+
+    def _insert(self, model: type[t.Any], rows: list[dict[str, t.Any]]) -> None:
+        if rows:
+            from sqlalchemy import insert
+
+            self.s.execute(insert(model.__table__), rows)
+
+    def _update(self, model: type[t.Any], rows: list[dict[str, t.Any]]) -> None:
+        if not rows:
+            return
+        table = model.__table__
+        columns = [k for k in rows[0] if k != "b_id"]
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values(
+            {k: bindparam(k) for k in columns})
+        self.s.execute(stmt, rows)
+
+    def _expire(self) -> None:
+        """Objects of the session that the set-based writes made stale."""
+        for obj in list(self.s.identity_map.values()):
+            if (isinstance(obj, Ticket) and obj.id in self.touched) or (
+                    isinstance(obj, Customer) and obj.id in self.renamed):
+                self.s.expire(obj)
+
+
+def _lookup_keys(c: _Checked) -> list[str]:
+    m = c.message
+    return [*[k for k in m.thread_keys if k][:MAX_THREAD_KEYS],
+            *{k[:500] for k in m.own_keys if k}]
+
+
+def _grouped(items: list[_Checked], keys: t.Callable[[_Checked], str | list[str]]
+             ) -> dict[tuple[str, str], list[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for c in items:
+        found = keys(c)
+        out.setdefault((c.message.channel, c.message.account), set()).update(
+            [found] if isinstance(found, str) else found)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _chunks(values: t.Sequence[t.Any]) -> t.Iterator[t.Sequence[t.Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
