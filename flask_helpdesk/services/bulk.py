@@ -305,20 +305,36 @@ def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list
 
 
 def pg_insert_from_json(dialect: t.Any, table: t.Any, params: list[dict[str, t.Any]], *,
-                        returning: str, suffix: str = "") -> tuple[t.Any, dict[str, str]]:
+                        returning: str, suffix: str = "") -> tuple[t.Any, dict[str, t.Any]]:
     """``INSERT ... SELECT FROM jsonb_to_recordset(:rows)``: every row in one parameter.
 
     Thousands of placeholders (or text arrays) make psycopg spend most of the
     time building the query; one JSON document is encoded by the json module.
+    Columns with the same value in every row (the time, the actor) are bound
+    once instead, which keeps the document, its encoding and the server's
+    parsing small.
     """
+    from sqlalchemy import bindparam
+
     quote = dialect.identifier_preparer.quote
     columns = list(params[0])
-    names = ", ".join(quote(c) for c in columns)
-    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM"
+    first = params[0]
+    constant = [c for c in columns if all(p[c] == first[c] for p in params)] if len(
+        params) > 1 else []
+    varying = [c for c in columns if c not in constant] or columns[:1]
+    constant = [c for c in constant if c not in varying]
+    names = ", ".join(quote(c) for c in (*varying, *constant))
+    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in varying)
+    values = ", ".join([*(f"r.{quote(c)}" for c in varying), *(f":c_{i}" for i in range(
+        len(constant)))])
+    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {values} FROM"
            f" jsonb_to_recordset(CAST(:rows AS JSONB)) AS r({record}) {suffix}"
            f" RETURNING {quote(returning)}")
-    return text(sql), {"rows": json.dumps(params, default=_json_value)}
+    stmt = text(sql).bindparams(*(bindparam(f"c_{i}", type_=table.c[c].type)
+                                  for i, c in enumerate(constant)))
+    rows = [{c: p[c] for c in varying} for p in params]
+    return stmt, {"rows": json.dumps(rows, default=_json_value),
+                  **{f"c_{i}": first[c] for i, c in enumerate(constant)}}
 
 
 def _json_value(value: t.Any) -> str:

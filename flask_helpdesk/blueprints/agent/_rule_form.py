@@ -21,7 +21,7 @@ import typing as t
 
 from ...errors import ValidationError
 from ...i18n import _
-from ...i18n import lazy_gettext as L
+from ...i18n import lazy_gettext
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -55,51 +55,90 @@ ACTION_WIDGETS = ("status", "priority", "group_id", "agent_id", "strategy", "tag
                   "template_id", "url", "calendar_id", "language", "params")
 
 #: Labels of the "when" choices, condition fields, operators and actions.
-WHEN_TYPES = {"event": L("when something happens"), "time": L("after a time"),
-              "manual": L("only when run by hand")}
+WHEN_TYPES = {
+    "event": lazy_gettext("when something happens"),
+    "time": lazy_gettext("after a time"),
+    "manual": lazy_gettext("only when run by hand"),
+}
 EVENT_LABELS = {
-    "ticket.created": L("a ticket is created"),
-    "message.received": L("the customer writes"),
-    "message.replied": L("an agent replies"),
-    "note.added": L("a note is added"),
-    "field.changed": L("a field changes"),
-    "tag.added": L("a tag is added"),
+    "ticket.created": lazy_gettext("a ticket is created"),
+    "message.received": lazy_gettext("the customer writes"),
+    "message.replied": lazy_gettext("an agent replies"),
+    "note.added": lazy_gettext("a note is added"),
+    "field.changed": lazy_gettext("a field changes"),
+    "tag.added": lazy_gettext("a tag is added"),
 }
 ANCHOR_LABELS = {
-    "created": L("since the ticket was created"),
-    "updated": L("since the ticket last changed"),
-    "last_customer_message": L("since the customer's last message"),
-    "last_agent_reply": L("since the last agent reply"),
-    "status_changed": L("since the ticket entered its status"),
+    "created": lazy_gettext("since the ticket was created"),
+    "updated": lazy_gettext("since the ticket last changed"),
+    "last_customer_message": lazy_gettext("since the customer's last message"),
+    "last_agent_reply": lazy_gettext("since the last agent reply"),
+    "status_changed": lazy_gettext("since the ticket entered its status"),
 }
-UNIT_LABELS = {"minutes": L("minutes"), "hours": L("hours"), "days": L("days")}
-WATCHED_LABELS = {"status": L("Status"), "priority": L("Priority"), "group": L("Group"),
-                  "assignee": L("Assignee"), "subject": L("Subject"),
-                  "custom_fields": L("Custom field")}
+UNIT_LABELS = {
+    "minutes": lazy_gettext("minutes"),
+    "hours": lazy_gettext("hours"),
+    "days": lazy_gettext("days"),
+}
+WATCHED_LABELS = {
+    "status": lazy_gettext("Status"),
+    "priority": lazy_gettext("Priority"),
+    "group": lazy_gettext("Group"),
+    "assignee": lazy_gettext("Assignee"),
+    "subject": lazy_gettext("Subject"),
+    "custom_fields": lazy_gettext("Custom field"),
+}
 FIELD_LABELS = {
-    "status": L("Status"), "priority": L("Priority"), "channel": L("Channel"),
-    "account": L("Account or mailbox"), "group": L("Group"), "assignee": L("Assignee"),
-    "tags": L("Tags"), "subject": L("Subject"), "text": L("Customer's messages"),
-    "customer.identity": L("Customer's address"), "customer": L("Customer attribute"),
-    "custom": L("Custom field"), "business_hours": L("Business hours"),
+    "status": lazy_gettext("Status"),
+    "priority": lazy_gettext("Priority"),
+    "channel": lazy_gettext("Channel"),
+    "account": lazy_gettext("Account or mailbox"),
+    "group": lazy_gettext("Group"),
+    "assignee": lazy_gettext("Assignee"),
+    "tags": lazy_gettext("Tags"),
+    "subject": lazy_gettext("Subject"),
+    "text": lazy_gettext("Customer's messages"),
+    "customer.identity": lazy_gettext("Customer's address"),
+    "customer": lazy_gettext("Customer attribute"),
+    "custom": lazy_gettext("Custom field"),
+    "business_hours": lazy_gettext("Business hours"),
 }
 OP_LABELS = {
-    "is": L("is"), "is_not": L("is not"), "in": L("is one of"), "not_in": L("is none of"),
-    "at_least": L("is at least"), "below": L("is below"), "has_any": L("has any of"),
-    "has_all": L("has all of"), "has_none": L("has none of"),
-    "contains_any": L("contains any of"), "contains_none": L("contains none of"),
-    "ends_with": L("ends with"), "inside": L("inside"), "outside": L("outside"),
+    "is": lazy_gettext("is"),
+    "is_not": lazy_gettext("is not"),
+    "in": lazy_gettext("is one of"),
+    "not_in": lazy_gettext("is none of"),
+    "at_least": lazy_gettext("is at least"),
+    "below": lazy_gettext("is below"),
+    "has_any": lazy_gettext("has any of"),
+    "has_all": lazy_gettext("has all of"),
+    "has_none": lazy_gettext("has none of"),
+    "contains_any": lazy_gettext("contains any of"),
+    "contains_none": lazy_gettext("contains none of"),
+    "ends_with": lazy_gettext("ends with"),
+    "inside": lazy_gettext("inside"),
+    "outside": lazy_gettext("outside"),
 }
 ACTION_LABELS = {
-    "set_status": L("Set the status"), "set_priority": L("Set the priority"),
-    "raise_priority": L("Raise the priority one step"), "set_group": L("Move to a group"),
-    "assign": L("Assign"), "add_tags": L("Add tags"), "remove_tags": L("Remove tags"),
-    "reply": L("Reply to the customer"), "note": L("Add an internal note"),
-    "send_template": L("Send a reply template"), "notify": L("Notify the agents"),
-    "webhook": L("Call a webhook"), "out_of_hours_reply": L("Out-of-hours auto-reply"),
+    "set_status": lazy_gettext("Set the status"),
+    "set_priority": lazy_gettext("Set the priority"),
+    "raise_priority": lazy_gettext("Raise the priority one step"),
+    "set_group": lazy_gettext("Move to a group"),
+    "assign": lazy_gettext("Assign"),
+    "add_tags": lazy_gettext("Add tags"),
+    "remove_tags": lazy_gettext("Remove tags"),
+    "reply": lazy_gettext("Reply to the customer"),
+    "note": lazy_gettext("Add an internal note"),
+    "send_template": lazy_gettext("Send a reply template"),
+    "notify": lazy_gettext("Notify the agents"),
+    "webhook": lazy_gettext("Call a webhook"),
+    "out_of_hours_reply": lazy_gettext("Out-of-hours auto-reply"),
 }
-STRATEGY_LABELS = {"agent": L("a named agent"), "round_robin": L("round-robin in the group"),
-                   "least_loaded": L("the least loaded agent of the group")}
+STRATEGY_LABELS = {
+    "agent": lazy_gettext("a named agent"),
+    "round_robin": lazy_gettext("round-robin in the group"),
+    "least_loaded": lazy_gettext("the least loaded agent of the group"),
+}
 
 _ROW = re.compile(r"^([ca])(\d+)_(field|type)$")
 
