@@ -95,6 +95,9 @@ DEFAULTS: dict[str, t.Any] = {
     #: worker's ticker, or by ``flask helpdesk scheduler``; 0 turns the
     #: embedded ticker off.
     "HELPDESK_RULES_TICK_INTERVAL": 60,
+    #: Tickets per ``rules_run_batch`` job of a manual rule run: workers
+    #: share a large run batch by batch.
+    "HELPDESK_RULE_RUN_BATCH_SIZE": 500,
     #: Key of the HMAC-SHA256 signature of rule webhooks (``None``: unsigned).
     "HELPDESK_WEBHOOK_SECRET": None,
     #: Seconds a rule webhook may take before it is retried.

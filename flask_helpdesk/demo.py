@@ -483,6 +483,32 @@ def _create_templates(admin: Agent) -> None:
                                          shared=True, actions=actions)
 
 
+#: The demo team's business hours: Monday to Friday 09:00-18:00 in Berlin.
+CALENDAR: dict[str, t.Any] = {
+    "name": "Berlin office", "timezone": "Europe/Berlin",
+    "periods": [{"weekday": day, "start": "09:00", "end": "18:00"}
+                for day in ("mon", "tue", "wed", "thu", "fri")],
+}
+
+#: Its holidays, each year: (month, day, name).
+HOLIDAYS = ((1, 1, "New Year's Day"), (5, 1, "Labour Day"), (10, 3, "German Unity Day"),
+            (12, 25, "Christmas Day"), (12, 26, "Second Day of Christmas"))
+
+
+def _create_automation(admin: Agent, groups: list[t.Any]) -> None:
+    """The business calendar of every group, and the shipped rules (disabled)."""
+    from .services import calendars
+    from .services import rules
+
+    year = utcnow().year
+    calendar = calendars.create_calendar(actor=admin, is_default=True, holidays=[
+        {"date": dt.date(y, m, d).isoformat(), "name": name}
+        for y in (year - 1, year, year + 1) for m, d, name in HOLIDAYS], **CALENDAR)
+    for group in groups:
+        agent_service.update_group(group.id, actor=admin, calendar_id=calendar.id)
+    rules.install_defaults(actor=admin)
+
+
 def _final_status(rng: random.Random, age_days: float) -> str:
     table: tuple[tuple[str, int], ...]
     if age_days > 14:
@@ -648,7 +674,9 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
 
     Call it in an app context. Everything goes through the services, so the
     tickets have real histories and the search index is up to date. The same
-    ``seed`` gives the same data.
+    ``seed`` gives the same data. Every group uses the business calendar
+    :data:`CALENDAR` (with :data:`HOLIDAYS`), and the shipped example rules
+    are installed, disabled.
 
     :param seed: Seed of the random source.
     :param groups: Number of groups (the first three are First line support,
@@ -682,6 +710,7 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
             made_groups, team = _create_team(groups, agents)
             _create_views(team[0])
             _create_templates(team[0])
+            _create_automation(team[0], made_groups)
             people = _customers(rng, customers)
             gen = _Generator(rng, clock, made_groups, team, days)
             gen.run(people, tickets, post)

@@ -116,10 +116,17 @@ def rules_apply(rule_id: int, ticket_ids: list[int]) -> None:
 
 
 def rules_run(run_id: int) -> None:
-    """Run a manual "run rule" request to its end, recording progress."""
+    """Start a manual "run rule" request: find its tickets, send a batch job per share."""
     from .services import automation
 
-    automation.execute_run(run_id)
+    automation.execute_run(run_id, fan_out=True)
+
+
+def rules_run_batch(run_id: int, ticket_ids: list[int]) -> None:
+    """Apply a manual run's rule to one batch of its tickets, counting progress."""
+    from .services import automation
+
+    automation.run_batch(run_id, ticket_ids)
 
 
 def rules_webhook(event_id: int) -> None:
@@ -138,6 +145,7 @@ JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
     "rules_tick": (rules_tick, {"max_retries": 0}),
     "rules_apply": (rules_apply, {"max_retries": 3, "min_backoff": 1000}),
     "rules_run": (rules_run, {"max_retries": 0}),
+    "rules_run_batch": (rules_run_batch, {"max_retries": 0}),
     "rules_webhook": (rules_webhook, {"max_retries": 5, "min_backoff": 1000,
                                       "max_backoff": 300_000}),
 }

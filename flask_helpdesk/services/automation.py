@@ -224,7 +224,7 @@ def candidates(rule: Rule | Spec, *, now: dt.datetime, after: int = 0,
                                         rule_conditions.to_sql(spec.conditions)
                                         ).order_by(Ticket.id)
         ids = list(session().scalars(query.limit(limit) if limit else query))
-        return _refine(spec, ids)
+        return refine(spec, ids)
 
 
 def _due(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> list[
@@ -250,12 +250,12 @@ def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> tup
         ).order_by(Ticket.id)
         rows = [(tid, at) for tid, at in session().execute(
             query.limit(limit) if limit else query)]
-        keep = set(_refine(spec, [tid for tid, _at in rows]))
+        keep = set(refine(spec, [tid for tid, _at in rows]))
     more = rows[-1][0] if limit and len(rows) == limit else None
     return [(tid, at) for tid, at in rows if tid in keep], more
 
 
-def _refine(spec: Spec, ids: list[int]) -> list[int]:
+def refine(spec: Spec, ids: list[int]) -> list[int]:
     """Confirm SQL candidates in Python for conditions SQL only pre-filters."""
     if not ids or not rule_conditions.needs_python(spec.conditions):
         return ids
@@ -326,20 +326,34 @@ def apply_batch(rule_id: int, ticket_ids: t.Sequence[int]) -> tuple[int, int, in
     """Apply a rule to tickets it fired on (the ``rules_apply`` job).
 
     Conditions are checked again: a ticket changed since the tick is skipped.
-    Actions that :mod:`.bulk` can apply set-based are; others go ticket by
-    ticket through the services.
+
+    :return: (touched, skipped, failed).
+    """
+    rule = session().get(Rule, rule_id)
+    if rule is None or not rule.enabled:
+        return 0, len(ticket_ids), 0
+    return apply_many(Spec.of(rule), ticket_ids)
+
+
+def apply_many(spec: Spec, ticket_ids: t.Sequence[int]) -> tuple[int, int, int]:
+    """Apply a rule to a batch of tickets that still meet its conditions.
+
+    Actions that :mod:`.bulk` can apply set-based are, in one transaction;
+    when that fails (one ticket cannot take a change) the batch goes ticket
+    by ticket through the services, each in its own transaction, so the
+    failing tickets are counted and the others still changed.
 
     :return: (touched, skipped, failed).
     """
     from . import bulk
 
-    rule = session().get(Rule, rule_id)
-    if rule is None or not rule.enabled:
-        return 0, len(ticket_ids), 0
-    spec = Spec.of(rule)
     if bulk.supports(spec):
-        touched = bulk.apply(spec, list(ticket_ids))
-        return touched, len(ticket_ids) - touched, 0
+        try:
+            touched = bulk.apply(spec, list(ticket_ids))
+        except HelpdeskError as exc:
+            log.info("rule %r: set-based batch refused (%s); ticket by ticket", spec.name, exc)
+        else:
+            return touched, len(ticket_ids) - touched, 0
     return _each(spec, ticket_ids)
 
 
@@ -358,7 +372,8 @@ def _each(spec: Spec, ticket_ids: t.Iterable[int]) -> tuple[int, int, int]:
 
 
 def _paused(rule_id: int) -> bool:
-    return not session().scalar(select(Rule.enabled).where(Rule.id == rule_id))
+    """Whether the rule was paused with an error (a disabled manual rule still runs)."""
+    return session().scalar(select(Rule.error).where(Rule.id == rule_id)) is not None
 
 
 # ------------------------------------------------------------------ webhooks
@@ -419,8 +434,15 @@ def call_webhook(event_id: int) -> None:
 
 # --------------------------------------------------------------- manual runs
 
-def execute_run(run_id: int, *, batch_size: int = BATCH_SIZE) -> RuleRun:
-    """Run a queued manual run to its end, committing progress per batch."""
+def execute_run(run_id: int, *, fan_out: bool = False) -> RuleRun:
+    """Run a queued manual run: find its tickets, then apply the rule batch by batch.
+
+    With ``fan_out`` (the ``rules_run`` job) each batch of
+    :data:`HELPDESK_RULE_RUN_BATCH_SIZE` tickets is sent as a
+    ``rules_run_batch`` job, so every worker takes a share; otherwise (the
+    CLI) the batches run here. Progress is committed per batch; the batch
+    that completes the count marks the run done.
+    """
     s = session()
     run = s.get(RuleRun, run_id)
     if run is None or run.state not in ("queued", "running"):
@@ -434,18 +456,56 @@ def execute_run(run_id: int, *, batch_size: int = BATCH_SIZE) -> RuleRun:
             ids = _record_firings(tx, spec, due, now) if due else []
     else:
         ids = candidates(spec, now=now)
-    _progress(run_id, state="running", total=len(ids))
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size]
-        touched, skipped, failed = _each(spec, batch)
-        _progress(run_id, done=RuleRun.done + len(batch), touched=RuleRun.touched + touched,
-                  skipped=RuleRun.skipped + skipped, failed=RuleRun.failed + failed)
-        if failed and _paused(spec.id):
-            error = s.scalar(select(Rule.error).where(Rule.id == spec.id))
-            _progress(run_id, state="failed", error=error, finished_at=utcnow())
-            return s.get_one(RuleRun, run_id)
-    _progress(run_id, state="done", finished_at=utcnow())
+    _progress(run_id, state="running" if ids else "done", total=len(ids),
+              finished_at=None if ids else utcnow())
+    size = max(1, int(get_state().config["HELPDESK_RULE_RUN_BATCH_SIZE"]))
+    batches = [ids[start:start + size] for start in range(0, len(ids), size)]
+    for batch in batches:
+        if fan_out and len(batches) > 1:
+            get_state().jobs.send("rules_run_batch", run_id, batch)
+        elif not run_batch(run_id, batch):
+            break
     return s.get_one(RuleRun, run_id)
+
+
+def run_batch(run_id: int, ticket_ids: t.Sequence[int]) -> bool:
+    """Apply a run's rule to one batch and count it (the ``rules_run_batch`` job).
+
+    :return: Whether the run goes on (False once it ended: done, or stopped
+        because the rule was paused).
+    """
+    s = session()
+    s.expire_all()
+    run = s.get(RuleRun, run_id)
+    if run is None or run.state != "running":
+        return False
+    spec = Spec.of(s.get_one(Rule, run.rule_id))
+    try:
+        touched, skipped, failed = apply_many(spec, ticket_ids)
+    except Exception as exc:  # a lost database, a bug: count the batch, let the run end
+        s.rollback()
+        log.exception("rule %r: batch of run %s failed", spec.name, run_id)
+        touched, skipped, failed = 0, 0, len(ticket_ids)
+        _progress(run_id, error=str(exc)[:2000])
+    with transaction() as tx:
+        done, total = tx.execute(update(RuleRun).where(RuleRun.id == run_id).values(
+            done=RuleRun.done + len(ticket_ids), touched=RuleRun.touched + touched,
+            skipped=RuleRun.skipped + skipped, failed=RuleRun.failed + failed,
+        ).returning(RuleRun.done, RuleRun.total)).one()
+    if failed and _paused(spec.id):
+        error = s.scalar(select(Rule.error).where(Rule.id == spec.id))
+        _progress(run_id, state="failed", error=error, finished_at=utcnow())
+        return False
+    if done >= total:
+        _finish(run_id)
+        return False
+    return True
+
+
+def _finish(run_id: int) -> None:
+    with transaction() as s:
+        s.execute(update(RuleRun).where(RuleRun.id == run_id, RuleRun.state == "running")
+                  .values(state="done", finished_at=utcnow()))
 
 
 def _progress(run_id: int, **values: t.Any) -> None:

@@ -50,15 +50,34 @@ if t.TYPE_CHECKING:
 
 #: Actions that can be applied set-based.
 BULK_ACTIONS = frozenset({"set_priority", "raise_priority", "set_status", "note", "reply",
-                          "notify"})
+                          "notify", "add_tags", "remove_tags", "send_template"})
+
+#: Template actions a set-based ``send_template`` can apply.
+TEMPLATE_ACTIONS = frozenset({"status", "priority", "add_tags", "remove_tags"})
 
 Rows = dict[int, dict[str, t.Any]]
 
 
 def supports(spec: Spec) -> bool:
-    """Whether :func:`apply` can run this rule."""
-    return all(a["type"] in BULK_ACTIONS for a in spec.actions) and not (
-        rule_conditions.needs_python(spec.conditions))
+    """Whether :func:`apply` can run this rule.
+
+    ``send_template`` qualifies when its template has no files and its own
+    actions are among :data:`TEMPLATE_ACTIONS`.
+    """
+    from ..models import ReplyTemplate
+    from ..models import TemplateAttachment
+    from ._uow import session
+
+    if not all(a["type"] in BULK_ACTIONS for a in spec.actions):
+        return False
+    for action in spec.actions:
+        if action["type"] == "send_template":
+            row = session().get(ReplyTemplate, action["template_id"])
+            if row is None or set(row.actions or {}) - TEMPLATE_ACTIONS or session().scalar(
+                    select(TemplateAttachment.id).where(
+                        TemplateAttachment.template_id == row.id).limit(1)) is not None:
+                return False
+    return True
 
 
 def apply(spec: Spec, ticket_ids: list[int]) -> int:
@@ -76,6 +95,11 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
         if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
             query = query.with_for_update(of=Ticket)
         rows: Rows = {r.id: dict(r._mapping) for r in s.execute(query)}
+        if rows and rule_conditions.needs_python(spec.conditions):
+            from .automation import refine
+
+            keep = set(refine(spec, list(rows)))
+            rows = {tid: row for tid, row in rows.items() if tid in keep}
         if not rows:
             return 0
         events: list[dict[str, t.Any]] = []
@@ -162,9 +186,99 @@ def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
         _event(events, tid, "rule.notified", {"message": action["message"]})
 
 
+def _tag_changes(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+                 events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    """Add or remove tags: one ``INSERT`` or ``DELETE``, an event per ticket changed."""
+    from ..models import Tag
+    from ..models import ticket_tags
+    from .tickets import _tags
+
+    adding = action["type"] == "add_tags"
+    tags = _tags(action["tags"]) if adding else list(s.scalars(
+        select(Tag).where(Tag.name.in_(action["tags"]))))
+    if not tags:
+        return
+    names = {tag.id: tag.name for tag in tags}
+    present = set(s.execute(select(ticket_tags.c.ticket_id, ticket_tags.c.tag_id).where(
+        id_in(ticket_tags.c.ticket_id, list(rows)), ticket_tags.c.tag_id.in_(list(names)))))
+    if adding:
+        pairs = [(tid, tag_id) for tid in rows for tag_id in names if (tid, tag_id)
+                 not in present]
+        if pairs:
+            s.execute(insert(ticket_tags), [{"ticket_id": a, "tag_id": b} for a, b in pairs])
+    else:
+        pairs = sorted(present)
+        if pairs:
+            s.execute(ticket_tags.delete().where(
+                id_in(ticket_tags.c.ticket_id, sorted({a for a, _b in pairs})),
+                ticket_tags.c.tag_id.in_(list(names))))
+    changed: dict[int, list[str]] = {}
+    for tid, tag_id in pairs:
+        changed.setdefault(tid, []).append(names[tag_id])
+    for tid, changed_names in changed.items():
+        _event(events, tid, "ticket.tags_changed", {
+            "added": sorted(changed_names) if adding else [],
+            "removed": [] if adding else sorted(changed_names)})
+
+
+def _send_template(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
+                   events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    """Fill the template for each ticket, insert the replies, apply the template's actions.
+
+    The same rows and events as :func:`~flask_helpdesk.services.messages.reply`
+    with ``template_id``: the reply (queued in the outbox), ``template.applied``,
+    the template's changes, and the use counted.
+    """
+    from sqlalchemy.orm import joinedload
+
+    from ..models import ReplyTemplate
+    from ..models import TemplateUsage
+    from . import _placeholders
+
+    template = s.get_one(ReplyTemplate, action["template_id"])
+    ids = [tid for tid, row in rows.items() if row["status"] != "closed"]
+    if not ids:
+        return
+    tickets = {tk.id: tk for tk in s.scalars(select(Ticket).where(id_in(Ticket.id, ids)).options(
+        joinedload(Ticket.customer).selectinload(Customer.identities),
+        joinedload(Ticket.group), joinedload(Ticket.assignee)))}
+    text = _placeholders.renderer(template.body)
+    html = _placeholders.renderer(template.body_html, html=True) if template.body_html else None
+    params = []
+    for tid in ids:
+        values = _placeholders.context(tickets[tid], None)
+        row = rows[tid]
+        params.append({
+            "ticket_id": tid, "kind": "reply", "channel": row["channel"],
+            "account": row["account"], "author_name": spec.actor.name, "subject": "",
+            "text": text(values), "html": html(values) if html else None,
+            "meta": {"automatic": True}, "created_at": now, "attempts": 0,
+            "delivery_state": "queued", "next_attempt_at": now})
+    message_ids = insert_ids(s, Message.__table__, params)
+    for tid, message_id in zip(ids, message_ids, strict=True):
+        _event(events, tid, "message.replied", {
+            "message_id": message_id, "channel": rows[tid]["channel"],
+            "template_id": template.id, "delivery": "queued"})
+        _event(events, tid, "template.applied", {
+            "template_id": template.id, "name": template.name, "message_id": message_id})
+        rows[tid]["_set"]["last_agent_reply_at"] = now
+    s.execute(update(ReplyTemplate).where(ReplyTemplate.id == template.id).values(
+        usage_count=ReplyTemplate.usage_count + len(ids), last_used_at=now)
+        .execution_options(synchronize_session=False))
+    s.execute(insert(TemplateUsage), [
+        {"template_id": template.id, "ticket_id": tid, "message_id": message_id,
+         "agent_id": None, "at": now} for tid, message_id in zip(ids, message_ids, strict=True)])
+    chosen = {tid: rows[tid] for tid in ids}
+    for name, value in (template.actions or {}).items():
+        kind = {"status": "set_status", "priority": "set_priority"}.get(name, name)
+        key = {"add_tags": "tags", "remove_tags": "tags"}.get(name, name)
+        _HANDLERS[kind](s, spec, {"type": kind, key: value}, chosen, events, now)
+
+
 _HANDLERS: dict[str, t.Callable[..., None]] = {
     "set_priority": _priority, "raise_priority": _priority, "set_status": _status,
     "note": _messages, "reply": _messages, "notify": _notify,
+    "add_tags": _tag_changes, "remove_tags": _tag_changes, "send_template": _send_template,
 }
 
 
@@ -191,20 +305,36 @@ def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list
 
 
 def pg_insert_from_json(dialect: t.Any, table: t.Any, params: list[dict[str, t.Any]], *,
-                        returning: str, suffix: str = "") -> tuple[t.Any, dict[str, str]]:
+                        returning: str, suffix: str = "") -> tuple[t.Any, dict[str, t.Any]]:
     """``INSERT ... SELECT FROM jsonb_to_recordset(:rows)``: every row in one parameter.
 
     Thousands of placeholders (or text arrays) make psycopg spend most of the
     time building the query; one JSON document is encoded by the json module.
+    Columns with the same value in every row (the time, the actor) are bound
+    once instead, which keeps the document, its encoding and the server's
+    parsing small.
     """
+    from sqlalchemy import bindparam
+
     quote = dialect.identifier_preparer.quote
     columns = list(params[0])
-    names = ", ".join(quote(c) for c in columns)
-    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM"
+    first = params[0]
+    constant = [c for c in columns if all(p[c] == first[c] for p in params)] if len(
+        params) > 1 else []
+    varying = [c for c in columns if c not in constant] or columns[:1]
+    constant = [c for c in constant if c not in varying]
+    names = ", ".join(quote(c) for c in (*varying, *constant))
+    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in varying)
+    values = ", ".join([*(f"r.{quote(c)}" for c in varying), *(f":c_{i}" for i in range(
+        len(constant)))])
+    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {values} FROM"
            f" jsonb_to_recordset(CAST(:rows AS JSONB)) AS r({record}) {suffix}"
            f" RETURNING {quote(returning)}")
-    return text(sql), {"rows": json.dumps(params, default=_json_value)}
+    stmt = text(sql).bindparams(*(bindparam(f"c_{i}", type_=table.c[c].type)
+                                  for i, c in enumerate(constant)))
+    rows = [{c: p[c] for c in varying} for p in params]
+    return stmt, {"rows": json.dumps(rows, default=_json_value),
+                  **{f"c_{i}": first[c] for i, c in enumerate(constant)}}
 
 
 def _json_value(value: t.Any) -> str:

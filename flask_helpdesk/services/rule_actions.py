@@ -316,15 +316,24 @@ def validate(actions: object) -> list[dict[str, t.Any]]:
         raise ValidationError(_("A rule needs at least one action."), field="actions")
     known = registry()
     out = []
-    for action in actions:
-        kind = action.get("type") if isinstance(action, dict) else None
-        if not isinstance(kind, str) or kind not in known:
-            raise ValidationError(
-                _("Unknown action %(type)s; known: %(known)s.",
-                  type=kind if isinstance(kind, str) else action,
-                  known=", ".join(sorted(known))), field="actions")
-        out.append(known[action["type"]].validate(dict(action)))
+    for index, action in enumerate(actions):
+        try:
+            out.append(_one(known, action))
+        except ValidationError as exc:
+            # Say which action is at fault, so an editor can show it there.
+            exc.details = {**exc.details, "index": index}
+            raise
     return out
+
+
+def _one(known: dict[str, Action], action: object) -> dict[str, t.Any]:
+    kind = action.get("type") if isinstance(action, dict) else None
+    if not isinstance(action, dict) or not isinstance(kind, str) or kind not in known:
+        raise ValidationError(
+            _("Unknown action %(type)s; known: %(known)s.",
+              type=kind if isinstance(kind, str) else action,
+              known=", ".join(sorted(known))), field="actions")
+    return known[kind].validate(dict(action))
 
 
 def apply(ticket_id: int, actor: SystemActor, actions: t.Sequence[dict[str, t.Any]]) -> None:

@@ -354,8 +354,13 @@ def validate(conditions: object) -> dict[str, list[dict[str, t.Any]]]:
         if not isinstance(items, list) or len(items) > MAX_CONDITIONS:
             raise ValidationError(_('Conditions must be an object with "all" and "any" lists.'),
                                   field="conditions")
-        for item in items:
-            out[group].append(_one(item))
+        for index, item in enumerate(items):
+            try:
+                out[group].append(_one(item))
+            except ValidationError as exc:
+                # Say which row is at fault, so an editor can show it there.
+                exc.details = {**exc.details, "group": group, "index": index}
+                raise
     _check_possible(out["all"])
     return out
 

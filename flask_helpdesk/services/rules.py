@@ -29,6 +29,7 @@ from ..errors import ValidationError
 from ..i18n import _
 from ..models import Rule
 from ..models import RuleRun
+from ..models import Ticket
 from ..models import utcnow
 from . import _validate as v
 from . import rule_actions
@@ -68,10 +69,14 @@ class RuleChanges:
 
 @dataclasses.dataclass(frozen=True)
 class DryRun:
-    """The tickets a rule would touch now: how many, and the first ``ticket_ids``."""
+    """The tickets a rule would touch now: how many, and the first ``ticket_ids``.
+
+    :ivar tickets: The tickets of ``ticket_ids``, in that order.
+    """
 
     total: int
     ticket_ids: list[int]
+    tickets: list[Ticket] = dataclasses.field(default_factory=list)
 
 
 def rule_actor(rule: Rule) -> SystemActor:
@@ -201,6 +206,37 @@ def delete_rule(rule_id: int, *, actor: Actor) -> None:
     _changed()
 
 
+def move_rule(rule_id: int, *, actor: Actor, by: int) -> list[Rule]:
+    """Move a rule ``by`` places in the run order (negative: earlier).
+
+    Positions are renumbered 1, 2, 3... in the new order; moving past either
+    end stops there.
+
+    :return: Every rule in the new order.
+    """
+    if isinstance(by, bool) or not isinstance(by, int):
+        raise ValidationError(_("%(field)s must be a whole number.", field="by"), field="by")
+    with transaction():
+        ordered = list_rules(actor=actor)
+        rule = get_rule(rule_id, actor=actor)
+        index = ordered.index(rule)
+        ordered.insert(max(0, min(len(ordered) - 1, index + by)), ordered.pop(index))
+        now = utcnow()
+        for position, item in enumerate(ordered, start=1):
+            if item.position != position:
+                item.position, item.updated_at = position, now
+    _changed()
+    return ordered
+
+
+def last_runs(*, actor: Actor) -> dict[int, RuleRun]:
+    """The latest manual run of each rule that has one, by rule id."""
+    require_role(actor, "manager")
+    latest = select(func.max(RuleRun.id)).group_by(RuleRun.rule_id)
+    return {run.rule_id: run for run in session().scalars(
+        select(RuleRun).where(RuleRun.id.in_(latest)))}
+
+
 def _apply(rule: Rule, changes: RuleChanges) -> None:
     if changes.name is not v.UNSET:
         name = v.text(changes.name, "name", max_length=100)
@@ -245,7 +281,10 @@ def dry_run(rule_id: int, *, actor: Actor, limit: int = 100) -> DryRun:
 
     rule = get_rule(rule_id, actor=actor)
     ids = list(candidates(rule, now=utcnow()))
-    return DryRun(total=len(ids), ticket_ids=ids[:limit])
+    shown = ids[:limit]
+    found = {tk.id: tk for tk in session().scalars(select(Ticket).where(Ticket.id.in_(shown)))}
+    return DryRun(total=len(ids), ticket_ids=shown,
+                  tickets=[found[i] for i in shown if i in found])
 
 
 def run_rule(rule_id: int, *, actor: Actor, send: bool = True) -> RuleRun:

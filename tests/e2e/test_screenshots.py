@@ -34,6 +34,10 @@ WORDS = {"en": ("Filter", "Send reply", "Contacts"),
          "ru": ("Фильтр", "Отправить ответ", "Контакты")}
 
 
+#: The rule pages' heading and save button, per language.
+RULE_WORDS = {"en": ("Rules", "Save rule"), "ru": ("Правила", "Сохранить правило")}
+
+
 def showcase_ticket(site: LiveSite, lang: str) -> tuple[int, int]:
     """(ticket id, customer id) of the open demo ticket with the longest
     conversation whose subject is in ``lang``."""
@@ -75,6 +79,14 @@ def test_screenshots_of_the_agent_pages(live_site: LiveSite, page: Page, login: 
     page.goto(f"/helpdesk/customers/{customer_id}")
     expect(page.get_by_role("heading", name=contacts_word)).to_be_visible()
     shots.append(screenshot(page, "customer", lang))
+
+    page.goto("/helpdesk/rules")
+    expect(page.get_by_role("heading", name=RULE_WORDS[lang][0])).to_be_visible()
+    shots.append(screenshot(page, "rules", lang))
+
+    page.locator("tr.hd-rule-row a").nth(4).click()  # the out-of-hours auto-reply
+    expect(page.get_by_role("button", name=RULE_WORDS[lang][1]).last).to_be_visible()
+    shots.append(screenshot(page, "rule_form", lang))
 
     for path in shots:
         assert png_size(path) == (VIEWPORT["width"], VIEWPORT["height"])

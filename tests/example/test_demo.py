@@ -108,3 +108,23 @@ def test_demo_reply_templates(site: Flask) -> None:
         assert refund.actions == {"status": "pending", "add_tags": ["refund"]}
         assert [r.name for r in templates.list_templates(actor=SYSTEM, q="возврат")] == [
             "Возврат оформлен"]
+
+
+def test_demo_business_hours_and_example_rules(site: Flask) -> None:
+    from flask_helpdesk import business_hours as bh
+    from flask_helpdesk.services import calendars
+    from flask_helpdesk.services import rules
+
+    with site.app_context():
+        [calendar] = calendars.list_calendars(actor=SYSTEM)
+        assert calendar.is_default and calendar.timezone == "Europe/Berlin"
+        groups = get_state().db.session.scalars(sa.select(Group)).all()
+        assert groups and all(g.calendar_id == calendar.id for g in groups)
+        christmas = dt.datetime(utcnow().year, 12, 25, 10, 0)  # 11:00 in Berlin
+        monday = dt.datetime(2026, 3, 2, 10, 0)
+        assert not bh.is_open(calendar.schedule, christmas)
+        assert bh.is_open(calendar.schedule, monday)
+        assert not bh.is_open(calendar.schedule, monday + dt.timedelta(hours=9))
+        shipped = rules.list_rules(actor=SYSTEM)
+        assert {r.name for r in shipped} == {spec["name"] for spec in rules.default_rules()}
+        assert not any(r.enabled for r in shipped)
