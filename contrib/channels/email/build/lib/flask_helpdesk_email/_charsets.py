@@ -1,0 +1,260 @@
+"""Decoding bytes and header words whatever the sender's mailer claimed.
+
+Every function here returns text and never raises: a label Python does not
+know, a body that is not in its declared charset or raw 8-bit bytes in a
+header are decoded with the best guess, and a warning says what was repaired.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import typing as t
+
+import charset_normalizer
+
+#: Labels real mailers send that Python does not know, or that name a subset
+#: of what the mailer actually wrote (GB2312 labels carry GBK/GB18030 bytes,
+#: ks_c_5601-1987 is Windows code page 949, Latin-1 is usually Windows-1252).
+ALIASES: dict[str, str] = {
+    "gb2312": "gb18030",
+    "gb_2312-80": "gb18030",
+    "gbk": "gb18030",
+    "euc-cn": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "ks_c_5601-1989": "cp949",
+    "euc-kr": "cp949",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-ukrainian": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "x-mac-ce": "mac_latin2",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "csiso2022jp": "iso2022_jp_ext",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "ansi_x3.4-1968": "cp1252",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unicode20utf8": "utf-8",
+    "utf8": "utf-8",
+    "koi8-ru": "koi8_u",
+    "x-user-defined": "cp1252",
+}
+
+#: Codecs tried in turn when the declared one fails on the bytes.
+FALLBACKS: dict[str, tuple[str, ...]] = {
+    "iso2022_jp_ext": ("iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2", "cp932"),
+    "cp1252": ("latin-1",),
+    "cp932": ("shift_jis_2004",),
+    "koi8-r": ("koi8_u",),
+}
+
+def codec_for(label: str | None) -> str | None:
+    """Return the Python codec name for a MIME charset label, or ``None``.
+
+    :param label: The ``charset`` parameter or encoded-word charset as sent.
+    """
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = label.split("*", 1)[0]  # RFC 2231 language suffix: "utf-8*en"
+    label = ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return None
+
+
+def guess(data: bytes) -> str | None:
+    """Guess the text of unlabelled or mislabelled 8-bit bytes.
+
+    UTF-8 is tried first (the most common mislabelling, also when a few bytes
+    are broken, e.g. a name cut in the middle of a character), then
+    charset-normalizer.
+    """
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text
+    try:
+        best = charset_normalizer.from_bytes(data).best()
+    except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
+        best = None
+    return str(best) if best is not None else None
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text, also when only a last character was cut in half."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(data) - 3 or exc.start == 0:
+            return None
+        try:
+            return data[: exc.start].decode("utf-8") + "\ufffd"
+        except UnicodeDecodeError:
+            return None
+
+
+def decode_bytes(
+    data: bytes, label: str | None, warnings: list[str] | None = None, *, what: str = "text"
+) -> str:
+    """Decode ``data`` declared as ``label``; never raises.
+
+    :param data: The bytes (already transfer-decoded).
+    :param label: The declared charset, possibly missing or unknown.
+    :param warnings: Repairs are appended here as sentences.
+    :param what: Names the decoded thing in warnings.
+    :return: The text, with NUL bytes removed.
+    """
+    notes = warnings if warnings is not None else []
+    text = _decode(data, label, notes, what)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+        notes.append(f"{what}: NUL characters removed")
+    return text
+
+
+def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
+    codec = codec_for(label)
+    if label and codec is None and label.strip().lower() not in ("", "unknown-8bit", "x-unknown"):
+        notes.append(f"{what}: unknown charset {label!r}, guessed")
+    if codec is None:
+        if data.isascii():
+            return data.decode("ascii")
+        return guess(data) or data.decode("cp1252", "replace")
+    for name in (codec, *FALLBACKS.get(codec, ())):
+        try:
+            return data.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    guessed = guess(data)
+    if guessed is not None:
+        notes.append(f"{what}: bytes are not {label}, decoded as a guess")
+        return guessed
+    notes.append(f"{what}: undecodable {label} bytes replaced")
+    return data.decode(codec, "replace")
+
+
+# -- headers -----------------------------------------------------------------
+
+_WORD = re.compile(
+    r"=\?(?P<charset>[^?\s]+)\?(?P<enc>[bBqQ])\?(?P<text>[^?\s]*)\?=",
+)
+_WORD_GAP = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
+_FOLD = re.compile(r"\r?\n[ \t]*")
+
+
+def raw_bytes(value: str) -> bytes:
+    """Return the bytes of a header value read with ``surrogateescape``."""
+    return value.encode("utf-8", "surrogateescape")
+
+
+def decode_header(
+    value: str | None,
+    warnings: list[str] | None = None,
+    *,
+    fallback: str | None = None,
+    what: str = "header",
+) -> str:
+    """Decode a raw header value: 8-bit bytes, RFC 2047 words, folding.
+
+    :param value: The value as parsed with ``surrogateescape`` (raw 8-bit
+        bytes appear as lone surrogates).
+    :param fallback: Charset to try for raw 8-bit bytes (the body's).
+    :return: Unfolded text, encoded words decoded, never raising.
+    """
+    if not value:
+        return ""
+    notes = warnings if warnings is not None else []
+    value = _FOLD.sub(" ", str(value))
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = _decode_8bit(raw_bytes(value), fallback, notes, what)
+    if "=?" in value:
+        value = _decode_words(value, notes, what)
+    return value.replace("\x00", "")
+
+
+def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str) -> str:
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text
+    notes.append(f"{what}: raw 8-bit bytes decoded")
+    codec = codec_for(fallback)
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    return guess(data) or data.decode("cp1252", "replace")
+
+
+def _decode_words(value: str, notes: list[str], what: str) -> str:
+    value = _WORD_GAP.sub(r"\1\2", value)  # whitespace between words is not text
+    out: list[str] = []
+    pending: list[tuple[str, bytes]] = []  # consecutive words, joined per charset
+
+    def flush() -> None:
+        for charset, data in _merge(pending):
+            out.append(decode_bytes(data, charset, notes, what=what))
+        pending.clear()
+
+    pos = 0
+    for match in _WORD.finditer(value):
+        if match.start() > pos:
+            flush()
+            out.append(value[pos : match.start()])
+        charset = match["charset"]
+        pending.append((charset, _word_bytes(match["enc"], match["text"], charset)))
+        pos = match.end()
+    flush()
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _merge(words: list[tuple[str, bytes]]) -> t.Iterator[tuple[str, bytes]]:
+    # A multibyte character may be split across two adjacent encoded words.
+    charset, buf = "", b""
+    for name, data in words:
+        if name.lower() == charset.lower():
+            buf += data
+            continue
+        if buf or charset:
+            yield charset, buf
+        charset, buf = name, data
+    if buf or charset:
+        yield charset, buf
+
+
+def _word_bytes(enc: str, text: str, charset: str) -> bytes:
+    if enc in "bB":
+        data = text.encode("ascii", "ignore")
+        data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+        data += b"=" * (-len(data) % 4)
+        try:
+            return base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            return data
+    # Raw 8-bit bytes inside a Q word were decoded already: re-encode them.
+    codec = codec_for(charset) or "utf-8"
+    data = b"".join(
+        ch.encode("ascii") if ch.isascii() else ch.encode(codec, "replace")
+        for ch in text.replace("_", " ")
+    )
+    try:
+        return binascii.a2b_qp(data)
+    except (binascii.Error, ValueError):
+        return data

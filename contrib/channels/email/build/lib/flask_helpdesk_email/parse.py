@@ -1,0 +1,563 @@
+"""Turning one raw RFC 822 message into the core's :class:`InboundMessage`.
+
+:func:`parse_message` is a pure function: bytes in, value out, no I/O, and
+it never raises. Broken mail degrades part by part: a part that cannot be
+decoded is kept as an attachment or guessed, and every repair is described
+in ``meta["parse_warnings"]``. Python's ``email`` package does the MIME
+walking with the ``compat32`` policy (the most lenient one), but headers are
+read raw and decoded here, because the stdlib gives up on raw 8-bit bytes,
+unknown charsets and encoded words in broken places.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import email
+import email.utils
+import hashlib
+import mimetypes
+import re
+import typing as t
+from email.message import Message
+from email.policy import Compat32
+
+from flask_helpdesk.channels import Identity
+from flask_helpdesk.channels import InboundAttachment
+from flask_helpdesk.channels import InboundMessage
+
+from . import _flags
+from ._charsets import decode_bytes
+from ._charsets import decode_header
+from .html import cid_references
+from .html import html_to_text
+from .html import sanitize_html
+from .reply import split_reply
+
+#: Header values are cut to this many characters before decoding, so that a
+#: 100 KB header costs no more than a normal one.
+MAX_HEADER_CHARS = 16_384
+#: Longest subject kept (characters).
+MAX_SUBJECT_CHARS = 998
+#: At most this many ids are read from References / In-Reply-To.
+MAX_THREAD_IDS = 100
+#: At most this many addresses are read from each address header.
+MAX_ADDRESSES = 200
+#: Sender used when a message names none.
+UNKNOWN_SENDER = "unknown@invalid"
+
+
+class _RawPolicy(Compat32):
+    """compat32, but header values come back exactly as received.
+
+    Raw 8-bit bytes stay as lone surrogates (``surrogateescape``) so that
+    :func:`decode_header` can decode them with the right charset.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> t.Any:
+        return value
+
+
+_POLICY = _RawPolicy()
+_ID = re.compile(r"<([^<>\s]+)>")
+_BODY_TYPES = ("text/plain", "text/html")
+#: Text types that are files even without a name.
+_TEXT_FILES = frozenset(
+    {"text/calendar", "text/rfc822-headers", "text/x-vcard", "text/vcard", "text/csv", "text/xml"}
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+_UUENCODED = re.compile(r"(?ms)^begin [0-7]{3,4} ([^\n]+)\n(.*?)^end[ \t]*$\n?")
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    account: str = "",
+    ticket_token: re.Pattern[str] | str = r"\[#(\d+)\]",
+) -> InboundMessage:
+    """Parse one raw message into an :class:`~flask_helpdesk.channels.InboundMessage`.
+
+    :param raw: The message exactly as fetched (RFC 822 bytes, any line
+        endings).
+    :param account: The mailbox it came through, copied to ``account``.
+    :param ticket_token: Pattern whose first group is a ticket number in
+        the subject, for ``ticket_hint``.
+    :return: The inbound message. Never raises: whatever cannot be read is
+        replaced by a placeholder and named in ``meta["parse_warnings"]``.
+
+    .. versionadded:: 0.1
+    """
+    warnings: list[str] = []
+    try:
+        return _Parser(raw, account, ticket_token, warnings).parse()
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+        warnings.append(f"message could not be parsed ({type(exc).__name__}: {exc}); kept as text")
+        return _fallback(raw, account, warnings)
+
+
+class _Parser:
+    """One parse; holds the message, the warnings and what was collected."""
+
+    def __init__(
+        self, raw: bytes, account: str, token: re.Pattern[str] | str, warnings: list[str]
+    ) -> None:
+        self.raw = raw
+        self.account = account
+        self.token = re.compile(token) if isinstance(token, str) else token
+        self.warnings = warnings
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[InboundAttachment] = []
+        if b"\x00" in raw:
+            raw = raw.replace(b"\x00", b"")
+            warnings.append("NUL bytes removed from the message")
+        self.msg = email.message_from_bytes(raw, policy=_POLICY)
+        self.charset = next(
+            (c for c in (_charset(p) for p in self.msg.walk()) if c), None
+        )
+
+    # -- headers -------------------------------------------------------------
+
+    def header(self, name: str) -> str:
+        """Decoded value of the first ``name`` header, ``""`` when absent."""
+        return decode_header(
+            self._bounded(name, self.msg.get(name)), self.warnings, fallback=self.charset, what=name
+        )
+
+    def _bounded(self, name: str, value: t.Any) -> str:
+        text = "" if value is None else str(value)
+        if len(text) > MAX_HEADER_CHARS:
+            self.warnings.append(f"{name}: {len(text)} characters long, cut")
+            text = text[:MAX_HEADER_CHARS]
+        return text
+
+    def addresses(self, name: str) -> list[tuple[str, str]]:
+        """``(display name, address)`` pairs of every ``name`` header."""
+        values = [self._bounded(name, v) for v in self.msg.get_all(name) or ()]
+        try:
+            pairs = email.utils.getaddresses(values)
+        except Exception:  # noqa: BLE001
+            self.warnings.append(f"{name}: unparsable address list")
+            pairs = []
+        out = []
+        for display, address in pairs[:MAX_ADDRESSES]:
+            display = decode_header(display, self.warnings, fallback=self.charset, what=name)
+            address = decode_header(address, self.warnings, fallback=self.charset, what=name)
+            address = _normalize_address(address)
+            if address or display:
+                out.append((" ".join(display.split()), address))
+        return out
+
+    def ids(self, name: str) -> list[str]:
+        """Message ids in every ``name`` header, in order, without brackets."""
+        found: list[str] = []
+        for value in self.msg.get_all(name) or ():
+            found.extend(_ids(self._bounded(name, value)))
+        return list(dict.fromkeys(found))
+
+    def sender(self) -> tuple[Identity, bool]:
+        for name in ("From", "Sender", "Return-Path", "Reply-To"):
+            for display, address in self.addresses(name):
+                if "@" in address:
+                    if name != "From":
+                        self.warnings.append(f"no usable From, sender taken from {name}")
+                    return Identity("email", address, display), False
+        from_pairs = self.addresses("From")
+        display = from_pairs[0][0] or from_pairs[0][1] if from_pairs else ""
+        self.warnings.append("no sender address; placeholder used")
+        return Identity("email", UNKNOWN_SENDER, display), True
+
+    def message_id(self) -> str | None:
+        values = [self._bounded("Message-ID", v) for v in self.msg.get_all("Message-ID") or ()]
+        ids = list(dict.fromkeys(i for v in values for i in (_ids(v) or _bare_ids(v))))
+        if len(ids) == 1 and len(ids[0]) <= 900:
+            if len(values) > 1:
+                self.warnings.append("Message-ID header repeated")
+            return ids[0]
+        if values:
+            self.warnings.append("Message-ID unusable; a hash of the message is the id")
+        return None
+
+    def received_at(self, value: str) -> dt.datetime | None:
+        if not value.strip():
+            return None
+        try:
+            when = email.utils.parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            self.warnings.append(f"Date unparsable: {value[:80]!r}")
+            return None
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
+        return when
+
+    # -- body ----------------------------------------------------------------
+
+    def visit(self, part: Message, depth: int = 0) -> None:
+        """Collect body texts and attachments of ``part`` and its children."""
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "message/global") and depth > 0:
+            self.attach_message(part)
+        elif ctype in _flags.DSN_TYPES:
+            return  # read by bounce_details() into meta["bounce"]
+        elif ctype.startswith("multipart/") and not part.is_multipart() and depth < 50:
+            self.visit(self.repair_multipart(part), depth + 1)
+        elif part.is_multipart():
+            for sub in part.get_payload():
+                if isinstance(sub, Message) and depth < 50:
+                    self.visit(sub, depth + 1)
+        else:
+            try:
+                self.leaf(part, ctype)
+            except Exception as exc:  # noqa: BLE001 - lose one part, not the mail
+                self.warnings.append(f"{ctype} part skipped ({type(exc).__name__}: {exc})")
+
+    def leaf(self, part: Message, ctype: str) -> None:
+        disposition = _disposition(part)
+        filename = self.filename(part)
+        data = self.payload(part)
+        if _is_body(ctype, disposition, filename):
+            label = _charset(part)
+            if ctype == "text/html" and not label:
+                found = _META_CHARSET.search(data[:4096])
+                label = found.group(1).decode("ascii") if found else None
+            text = decode_bytes(data, label, self.warnings, what=f"{ctype} body")
+            if ctype == "text/html":
+                self.html.append(text)
+            else:
+                self.plain.append(self.extract_uuencoded(text))
+            return
+        if _is_tnef(ctype, filename) and self.attach_tnef(data):
+            return
+        if not data and not filename:
+            return
+        self.attachments.append(
+            InboundAttachment(
+                filename=filename or _default_name(ctype, len(self.attachments) + 1),
+                content_type=ctype,
+                data=data,
+                content_id=_content_id(part),
+                inline=disposition == "inline",
+            )
+        )
+
+    def repair_multipart(self, part: Message) -> Message:
+        """Re-read a multipart whose boundary is missing or wrong.
+
+        The first ``--line`` of the body is taken as the boundary; when there
+        is none the body becomes a plain text part.
+        """
+        data = self.payload(part)
+        found = re.search(rb"^--([^\r\n]{1,200}?)[ \t]*\r?$", data, re.MULTILINE)
+        self.warnings.append(f"{part.get_content_type()} without a usable boundary, repaired")
+        if found and not found.group(1).endswith(b"--"):
+            head = b'Content-Type: multipart/mixed; boundary="' + found.group(1) + b'"\n\n'
+        else:
+            head = b"Content-Type: text/plain\n\n"
+        return email.message_from_bytes(head + data, policy=_POLICY)
+
+    def payload(self, part: Message) -> bytes:
+        try:
+            data = part.get_payload(decode=True)
+        except Exception as exc:  # noqa: BLE001
+            self.warnings.append(f"transfer encoding not decodable ({exc}); raw bytes kept")
+            data = None
+        if data is None:
+            payload = part.get_payload()
+            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if cte in ("x-uuencode", "uuencode", "x-uue") and not data:
+            found = _UUENCODED.search(str(part.get_payload()).replace("\r\n", "\n"))
+            data = (_uudecode(found.group(2)) if found else None) or b""
+        if part.defects:
+            names = sorted({type(d).__name__ for d in part.defects})
+            self.warnings.append(f"{part.get_content_type()} part defects: {', '.join(names)}")
+        return t.cast(bytes, data)
+
+    def filename(self, part: Message) -> str | None:
+        for value in (
+            part.get_param("filename", None, "content-disposition"),
+            part.get_param("name", None, "content-type"),
+        ):
+            if value is None:
+                continue
+            if isinstance(value, tuple):  # RFC 2231: (charset, language, text)
+                charset, _lang, text = value
+                data = _latin1_bytes(text)
+                name = decode_bytes(data, charset or None, self.warnings, what="filename")
+                name = decode_header(name, self.warnings, what="filename")
+            else:
+                name = decode_header(
+                    email.utils.unquote(str(value)), self.warnings, fallback=self.charset,
+                    what="filename",
+                )
+            name = " ".join(re.sub(r"[\x00-\x1f\x7f]", "", name).split())
+            if name:
+                return name
+        return None
+
+    def attach_message(self, part: Message) -> None:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            try:
+                data = inner.as_bytes()
+            except Exception:  # noqa: BLE001
+                data = inner.as_string().encode("utf-8", "surrogateescape")
+            subject = decode_header(inner.get("Subject"), self.warnings, what="attached Subject")
+        else:
+            data, subject = self.payload(part), ""
+        name = self.filename(part) or (_safe_name(subject) or "message") + ".eml"
+        self.attachments.append(
+            InboundAttachment(
+                filename=name,
+                content_type=part.get_content_type(),
+                data=data,
+                content_id=_content_id(part),
+                inline=False,
+            )
+        )
+
+    def attach_tnef(self, data: bytes) -> bool:
+        """Add the files inside a winmail.dat; ``False`` keeps it as is."""
+        try:
+            import tnefparse
+        except ImportError:  # pragma: no cover - a declared dependency
+            return False
+        try:
+            tnef = tnefparse.TNEF(data)
+            files = [(a.long_filename() or a.name, bytes(a.data)) for a in tnef.attachments]
+        except Exception as exc:  # noqa: BLE001
+            self.warnings.append(f"winmail.dat not decodable ({type(exc).__name__}); kept as is")
+            return False
+        for name, content in files:
+            name = name if isinstance(name, str) else decode_bytes(name, None)
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.attachments.append(InboundAttachment(name, ctype, content))
+        body = getattr(tnef, "body", None)
+        if body and not self.plain:
+            text = body if isinstance(body, str) else decode_bytes(body, None, self.warnings)
+            self.plain.append(text)
+        self.warnings.append(f"winmail.dat unpacked into {len(files)} file(s)")
+        return True
+
+    def extract_uuencoded(self, text: str) -> str:
+        """Move uuencoded blocks inside a text body to attachments."""
+        if "begin " not in text:
+            return text
+
+        def repl(match: re.Match[str]) -> str:
+            data = _uudecode(match.group(2))
+            if data is None:
+                return match.group(0)
+            name = match.group(1).strip()
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.attachments.append(InboundAttachment(name, ctype, data))
+            self.warnings.append(f"uuencoded {name!r} taken out of the body")
+            return ""
+
+        return _UUENCODED.sub(repl, text.replace("\r\n", "\n"))
+
+    # -- assembling ----------------------------------------------------------
+
+    def parse(self) -> InboundMessage:
+        msg = self.msg
+        subject = " ".join(self.header("Subject").split())
+        if len(subject) > MAX_SUBJECT_CHARS:
+            subject = subject[:MAX_SUBJECT_CHARS]
+            self.warnings.append("Subject cut")
+        sender, no_sender = self.sender()
+        message_id = self.message_id()
+        in_reply_to = self.ids("In-Reply-To")[:MAX_THREAD_IDS]
+        references = self.ids("References")[-MAX_THREAD_IDS:]
+        self.visit(msg)
+        html_source = "\n".join(self.html)
+        full_text = "\n\n".join(p.strip("\n") for p in self.plain if p.strip())
+        if not full_text and html_source:
+            full_text = html_to_text(html_source)
+        full_text = full_text.replace("\r\n", "\n")
+        html = sanitize_html(html_source) if html_source.strip() else None
+        attachments = self.mark_inline(html_source)
+        flags = _flags.classify(msg, subject, sender.value, self.warnings)
+        spam = _flags.spam_score(msg, self.raw, self.warnings)
+        date = self.header("Date")
+        own = message_id or None
+        meta: dict[str, t.Any] = {
+            "to": _pairs(self.addresses("To")),
+            "cc": _pairs(self.addresses("Cc")),
+            "reply_to": _pairs(self.addresses("Reply-To")),
+            "message_id": own,
+            "in_reply_to": in_reply_to,
+            "references": references,
+            "date": date or None,
+            "flags": {
+                "auto_reply": flags["auto_reply"],
+                "bounce": flags["bounce"],
+                "mailing_list": flags["mailing_list"],
+                "spam": spam >= 0.5,
+                "precedence": flags["precedence"],
+                "no_sender": no_sender,
+            },
+            "auto_submitted_header": flags["auto_submitted"],
+            "report_type": flags["report_type"],
+            "bounce": _flags.bounce_details(msg, self.warnings) if flags["bounce"] else None,
+            "full_text": full_text,
+            "parse_warnings": list(dict.fromkeys(self.warnings)),
+        }
+        thread = [i for i in dict.fromkeys([*in_reply_to, *reversed(references)]) if i != own]
+        return InboundMessage(
+            channel="email",
+            external_id=own or _hash_id(self.raw),
+            sender=sender,
+            text=split_reply(full_text).text if full_text else "",
+            subject=subject,
+            html=html,
+            account=self.account,
+            received_at=self.received_at(date),
+            thread_keys=tuple(thread),
+            own_keys=(own,) if own else (),
+            ticket_hint=_ticket_hint(self.token, subject),
+            attachments=tuple(attachments),
+            auto_submitted=_flags.is_auto(flags),
+            spam_score=spam,
+            meta=meta,
+        )
+
+    def mark_inline(self, html_source: str) -> list[InboundAttachment]:
+        """Flag attachments the HTML shows through ``cid:`` as inline."""
+        used = cid_references(html_source) if html_source else set()
+        out = []
+        for item in self.attachments:
+            inline = bool(item.content_id and item.content_id.lower() in used)
+            if inline != item.inline:
+                item = InboundAttachment(
+                    item.filename, item.content_type, item.data, item.content_id, inline
+                )
+            out.append(item)
+        return out
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def _fallback(raw: bytes, account: str, warnings: list[str]) -> InboundMessage:
+    text = decode_bytes(raw, None, warnings, what="message")
+    return InboundMessage(
+        channel="email",
+        external_id=_hash_id(raw),
+        sender=Identity("email", UNKNOWN_SENDER),
+        text=text,
+        account=account,
+        meta={"full_text": text, "parse_warnings": warnings, "flags": {"no_sender": True}},
+    )
+
+
+def _hash_id(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _ids(value: str) -> list[str]:
+    return [i for i in _ID.findall(value.replace("\r", "").replace("\n", "")) if i.strip("<>")]
+
+
+def _bare_ids(value: str) -> list[str]:
+    return [w.strip("<>,;") for w in value.split() if "@" in w and "<" not in w]
+
+
+def _normalize_address(address: str) -> str:
+    address = address.strip().strip("<>").strip()
+    if "@" not in address:
+        return address
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": name, "address": address} for name, address in pairs if address]
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        value = part.get_param("charset")
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value).strip().strip("\"'") or None if value else None
+
+
+def _disposition(part: Message) -> str | None:
+    value = part.get("Content-Disposition")
+    if not value:
+        return None
+    return str(value).split(";", 1)[0].strip().lower() or None
+
+
+def _content_id(part: Message) -> str | None:
+    value = part.get("Content-ID")
+    if not value:
+        return None
+    found = _ID.search(str(value))
+    cid = found.group(1) if found else str(value).strip().strip("<>")
+    return cid or None
+
+
+def _latin1_bytes(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _is_body(ctype: str, disposition: str | None, filename: str | None) -> bool:
+    # A named text part shown inline is body text (stdlib and most mailers);
+    # named parts without a disposition are files.
+    if disposition == "attachment" or (filename and disposition != "inline"):
+        return False
+    if ctype in _BODY_TYPES:
+        return True
+    return ctype.startswith("text/") and ctype not in _TEXT_FILES and not filename
+
+
+def _is_tnef(ctype: str, filename: str | None) -> bool:
+    return ctype in ("application/ms-tnef", "application/vnd.ms-tnef") or (
+        (filename or "").lower() == "winmail.dat"
+    )
+
+
+def _default_name(ctype: str, index: int) -> str:
+    if ctype == "text/rfc822-headers":
+        return "returned-headers.txt"
+    ext = mimetypes.guess_extension(ctype) or ".bin"
+    return f"part-{index}{ext}"
+
+
+def _safe_name(subject: str) -> str:
+    return re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", " ", subject).strip()[:100]
+
+
+def _uudecode(block: str) -> bytes | None:
+    out = bytearray()
+    for line in block.split("\n"):
+        if not line.strip() or line.strip() == "`":
+            continue
+        try:
+            out += binascii.a2b_uu(line)
+        except binascii.Error:
+            # Some encoders pad short lines wrong; decode what the length byte says.
+            try:
+                nbytes = (((ord(line[0]) - 32) & 63) * 4 + 5) // 3
+                out += binascii.a2b_uu(line[:nbytes])
+            except (binascii.Error, IndexError, ValueError):
+                return None
+    return bytes(out)
+
+
+def _ticket_hint(token: re.Pattern[str], subject: str) -> int | None:
+    found = token.search(subject)
+    if not found:
+        return None
+    try:
+        number = int(found.group(1))
+    except (IndexError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None

@@ -1,0 +1,216 @@
+"""The email channel's hooks: declare the channel, its config, sending, commands, jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+import click
+from flask import current_app
+
+from flask_helpdesk import ChannelError
+from flask_helpdesk import DeliveryError
+from flask_helpdesk import DeliveryReceipt
+from flask_helpdesk import NotFound
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import channels
+
+from . import hookspecs
+from . import oauth2
+from . import smtp
+
+if t.TYPE_CHECKING:
+    from flask_helpdesk import InboundMessage
+    from flask_helpdesk import OutboundMessage
+
+
+@hookimpl
+def helpdesk_add_hookspecs(pluginmanager: t.Any) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def helpdesk_register_channels() -> list[dict[str, str]]:
+    return [{"name": "email", "label": "Email"}]
+
+
+#: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
+SECURITY = [("tls", "TLS"), ("starttls", "STARTTLS"),
+            ("plain", "None (SMTP: loopback servers only)")]
+
+
+@hookimpl
+def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
+    """The mailbox form of the admin pages: the keys client.py and smtp.py read.
+
+    Labels are English: the core's catalog does not hold plugin strings.
+    """
+    def field(name: str, label: str, type: str = "text", **kw: t.Any) -> dict[str, t.Any]:
+        return {"name": name, "label": label, "type": type, **kw}
+
+    return [{"channel": "email", "label": "Email (IMAP/SMTP)", "fields": [
+        field("imap_host", "IMAP server", required=True, help="e.g. imap.example.com"),
+        field("imap_port", "IMAP port", "number", required=True, default=993),
+        field("imap_security", "IMAP security", "select", choices=SECURITY, default="tls"),
+        field("imap_verify", "Check the IMAP server's certificate", "checkbox", default=True),
+        field("imap_username", "IMAP username", required=True),
+        field("imap_password", "IMAP password", "password", secret=True, required=True),
+        field("folders", "Folders to read", "textarea", multiple=True, default=["INBOX"],
+              help="One folder per line; INBOX when empty."),
+        field("smtp_host", "SMTP server", required=True, help="e.g. smtp.example.com"),
+        field("smtp_port", "SMTP port", "number", required=True, default=587),
+        field("smtp_security", "SMTP security", "select", choices=SECURITY,
+              default="starttls"),
+        field("smtp_verify", "Check the SMTP server's certificate", "checkbox", default=True),
+        field("smtp_username", "SMTP username", help="Empty when the server needs no login."),
+        field("smtp_password", "SMTP password", "password", secret=True),
+        field("from_address", "Replies come from (address)", required=True),
+        field("from_name", "Sender name", help="e.g. Example Support"),
+        field("smtp_timeout", "SMTP timeout (seconds)", "number", default=30),
+    ]}]
+
+
+@hookimpl
+def helpdesk_config_defaults() -> dict[str, t.Any]:
+    return {
+        "HELPDESK_EMAIL_POLL_INTERVAL": 60,
+        "HELPDESK_EMAIL_IDLE_TIMEOUT": 300,
+        "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
+        "HELPDESK_EMAIL_ACK_MODE": "flag",
+        "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
+        "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 50 * 1024 * 1024,
+        "HELPDESK_EMAIL_AUTO_REPLY_LIMIT": 5,
+        "HELPDESK_EMAIL_FLOOD_LIMIT": 20,
+        "HELPDESK_EMAIL_INTERNAL_DOMAINS": (),
+        "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
+        "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
+    }
+
+
+@hookimpl
+def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None:
+    if message.channel != "email":
+        return None
+    account = channels.find_account("email", message.account, actor=SYSTEM)
+    config = channels.account_config(account)
+    settings = smtp.SmtpSettings.from_config(config)
+    if oauth2.uses_oauth2(config, "smtp"):
+        try:
+            token = oauth2.token(account, "smtp")
+        except ChannelError as exc:
+            raise DeliveryError(exc.message) from exc
+        settings = dataclasses.replace(settings, oauth2_token=token)
+    mail = smtp.build_message(message, from_address=settings.from_address,
+                              from_name=settings.from_name, automatic=message.automatic)
+    smtp.send(mail, settings)
+    message_id = smtp.message_id(mail)
+    return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))
+
+
+@hookimpl
+def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundMessage | None:
+    """Read a quarantined email again as the fetcher would: parse, limits, filters.
+
+    Without an account of that name (an archive import without ``--account``,
+    or a deleted account) the message is parsed without the account's
+    routing and filters.
+    """
+    if channel != "email":
+        return None
+    from . import intake
+    from .parse import parse_message
+
+    try:
+        found = channels.find_account("email", account, actor=SYSTEM)
+    except NotFound:
+        token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
+        return parse_message(raw, account=account, ticket_token=token)
+    return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
+
+
+@hookimpl
+def helpdesk_startup(helpdesk: t.Any) -> None:
+    helpdesk.jobs.declare("email_poll", poll_job, max_retries=0)
+    helpdesk.jobs.declare("email_poll_all", poll_all_job, max_retries=0)
+    interval = float(helpdesk.config["HELPDESK_EMAIL_POLL_INTERVAL"] or 0)
+    if interval > 0:
+        helpdesk.jobs.every("email_poll_all", interval)
+
+
+def poll_all_job() -> None:
+    """Job ``helpdesk.email_poll_all`` (periodic): one poll job per enabled account.
+
+    The account lease keeps a slow poll and the next period from fetching at once.
+    """
+    state = get_state()
+    for account in channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True):
+        state.jobs.send("email_poll", account.id)
+
+
+def poll_job(account_id: int) -> None:
+    """Job ``helpdesk.email_poll``: fetch new mail of one account."""
+    from .client import FetchOptions
+    from .client import poll_account
+
+    account = channels.get_account(account_id, actor=SYSTEM)
+    if account.enabled:
+        poll_account(account, FetchOptions.from_config(get_state().config.values))
+
+
+@hookimpl
+def helpdesk_register_commands(cli: click.Group) -> None:
+    cli.add_command(email_group)
+
+
+@click.group("email")
+def email_group() -> None:
+    """The email channel."""
+
+
+@email_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--account", default="", help="Account name the messages belong to.")
+def import_command(paths: tuple[str, ...], account: str) -> None:
+    """Import .eml files, Maildir folders and mbox files, keeping their dates."""
+    from .archive import import_paths
+
+    token = current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"]
+    stats = import_paths(paths, account=account, ticket_token=token)
+    click.echo(f"imported={stats.imported} duplicates={stats.duplicates}"
+               f" quarantined={stats.quarantined} tickets={stats.tickets}")
+
+
+@email_group.command("poll")
+@click.argument("account", required=False)
+def poll_command(account: str | None) -> None:
+    """Fetch new mail now, for every enabled email account or the one named."""
+    from .client import FetchOptions
+    from .client import poll_all
+
+    options = FetchOptions.from_config(get_state().config.values)
+    for name, stats in poll_all(options, account).items():
+        click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
+                   f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))
+
+
+@email_group.command("idle")
+@click.argument("accounts", nargs=-1)
+def idle_command(accounts: tuple[str, ...]) -> None:
+    """Watch enabled email accounts (or the ones named) with IMAP IDLE until stopped."""
+    import time
+
+    from .idle import watch_accounts
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    watchers = watch_accounts(app, accounts)
+    click.echo(f"watching {len(watchers)} account(s); Ctrl-C stops")
+    try:
+        while any(w.thread.is_alive() for w in watchers):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for watcher in watchers:
+            watcher.stop()
