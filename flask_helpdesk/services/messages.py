@@ -206,6 +206,8 @@ def reply(
     """Send a public reply to the ticket's customer, optionally setting the status.
 
     The reply is queued in the outbox and delivered by a job after commit.
+    The author's reply draft (:mod:`~flask_helpdesk.services.drafts`) is
+    deleted in the same transaction; when the reply is refused it stays.
 
     :param seen_event_id: The newest event the author saw. When a public
         message newer than it exists, :class:`Conflict` is raised unless
@@ -215,12 +217,11 @@ def reply(
         (before ``status``, which wins), copies of its files are attached, the
         use is counted and a ``template.applied`` event names it. ``text`` is
         still what is sent: the agent may have edited the inserted text.
-    The author's reply draft (:mod:`~flask_helpdesk.services.drafts`) is
-    deleted in the same transaction; when the reply is refused it stays.
-
     :raises ValidationError: The ticket is closed, or the reply is empty.
     :raises NotFound: ``template_id`` is not a template the actor sees.
-    :raises Conflict: A newer public message exists (see ``seen_event_id``).
+    :raises Conflict: A newer public message exists (see ``seen_event_id``);
+        the ticket row is locked while this is checked, so of concurrent
+        replies with the same ``seen_event_id`` only one is sent.
     """
     from . import templates
 
