@@ -74,6 +74,9 @@ DEFAULTS: dict[str, t.Any] = {
     #: Most Socket.IO events one connection may send per second; more are
     #: dropped and logged.
     "HELPDESK_REALTIME_RATE_LIMIT": 10,
+    #: Longest draft of a reply or note kept on the server, in characters of
+    #: its text and its HTML together; a longer one is refused.
+    "HELPDESK_DRAFT_MAX_CHARS": 500_000,
     #: Language used when an agent has none set.
     "HELPDESK_DEFAULT_LANGUAGE": "en",
     #: Languages offered to agents.
@@ -137,6 +140,7 @@ class HelpdeskConfig:
     presence_url: str | None
     presence_ttl: float
     realtime_rate_limit: int
+    draft_max_chars: int
     default_language: str
     languages: tuple[str, ...]
     spam_threshold: float
@@ -180,7 +184,7 @@ def read_config(app: Flask) -> HelpdeskConfig:
             value = tuple(value)
         kwargs[field.name] = value
     for key in ("page_size", "max_page_size", "max_attachment_size", "delivery_max_attempts",
-                "api_max_request_size"):
+                "api_max_request_size", "draft_max_chars"):
         if not isinstance(kwargs[key], int) or kwargs[key] < 1:
             raise RuntimeError(f"HELPDESK_{key.upper()} must be a positive integer.")
     if not isinstance(kwargs["view_count_limit"], int) or kwargs["view_count_limit"] < 0:

@@ -23,6 +23,7 @@ if t.TYPE_CHECKING:
     from ..models import ChannelAccount
     from ..models import ContactIdentity
     from ..models import Customer
+    from ..models import Draft
     from ..models import Group
     from ..models import Message
     from ..models import QuarantinedMessage
@@ -109,6 +110,20 @@ def message(row: Message) -> Json:
         "created_at": iso(row.created_at),
         "attachments": [attachment(a) for a in row.attachments],
         "delivery": delivery,
+    }
+
+
+def draft(row: Draft) -> Json:
+    """The caller's own draft of a reply or note."""
+    return {
+        "ticket_id": row.ticket_id,
+        "kind": row.kind,
+        "text": row.text,
+        "html": row.html,
+        "status": row.status,
+        "template_id": row.template_id,
+        "seen_event_id": row.seen_event_id,
+        "updated_at": iso(row.updated_at),
     }
 
 

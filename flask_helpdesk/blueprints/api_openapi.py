@@ -25,6 +25,7 @@ from flask import current_app
 from ..extension import get_state
 from ..models.agent import ROLES
 from ..models.customer import IDENTITY_KINDS
+from ..models.draft import DRAFT_KINDS
 from ..models.message import DELIVERY_STATES
 from ..models.message import MESSAGE_KINDS
 from ..models.ticket import PRIORITIES
@@ -164,6 +165,13 @@ def _response_schemas(state: HelpdeskState) -> Json:
             }, description="Delivery of a public reply; null for other kinds.")),
         }),
         "MessagePage": _page("Message"),
+        "Draft": _object({
+            "ticket_id": ID, "kind": _enum(DRAFT_KINDS),
+            "text": {"type": "string"}, "html": {"type": ["string", "null"]},
+            "status": _enum(STATUSES, nullable=True), "template_id": NULLABLE_ID,
+            "seen_event_id": {"type": ["integer", "null"], "minimum": 0},
+            "updated_at": DATETIME,
+        }, description="Your unsent reply or note; nobody else sees it."),
         "Event": _object({
             "id": ID, "ticket_id": ID, "type": {"type": "string"},
             "actor": _object({"kind": {"type": "string"}, "agent_id": NULLABLE_ID,
@@ -337,6 +345,17 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "text": text, "html": html, "seen_event_id": NULLABLE_ID,
             "confirm": {"type": "boolean"}, "attachments": attachments,
         }, required=()),
+        "DraftSave": _object({
+            "text": _s(config.draft_max_chars), "html": _s(config.draft_max_chars, nullable=True),
+            "status": {**_enum(STATUSES, nullable=True),
+                       "description": "The reply's \"and set status\" (replies only)."},
+            "template_id": {**NULLABLE_ID, "description": "The reply template chosen"
+                            " (replies only)."},
+            "seen_event_id": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ID,
+                              "description": "The newest event seen while writing; sent"
+                                             " with the reply later, it meets the guard."},
+        }, required=(), description="Text and HTML together at most"
+                                    f" {config.draft_max_chars} characters."),
         "Reassign": _object({"group_id": NULLABLE_ID, "assignee_id": NULLABLE_ID,
                              "note": _s(100_000, min_length=1)}, required=["note"]),
         "Merge": _object({"into_id": ID}),
@@ -461,6 +480,9 @@ def _query_schemas(state: HelpdeskState) -> dict[str, tuple[Json, str]]:
     }
 
 
+#: Path parameters that are not ids.
+PATH_SCHEMAS: dict[str, Json] = {"kind": _enum(DRAFT_KINDS)}
+
 TICKET_FILTERS = ("status", "priority", "assignee", "group", "tags", "channel", "customer",
                   "q", "created_after", "created_before", "updated_after", "updated_before")
 PAGE = ("cursor", "limit")
@@ -485,6 +507,8 @@ class Operation:
     multipart: bool = False
     public: bool = False
     description: str = ""
+    #: Other success statuses (204: no content).
+    also: tuple[int, ...] = ()
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -502,6 +526,17 @@ OPERATIONS: tuple[Operation, ...] = (
                           " `confirm` is not true."),
     Operation("addNote", "post", "/tickets/{ticket_id}/notes", "Add an internal note",
               "tickets", "Message", 201, body="Note", multipart=True),
+    Operation("getDraft", "get", "/tickets/{ticket_id}/drafts/{kind}",
+              "Your draft of a reply or note on the ticket", "tickets", "Draft",
+              description="404 when you have none."),
+    Operation("saveDraft", "put", "/tickets/{ticket_id}/drafts/{kind}",
+              "Keep your draft of a reply or note (replaces it)", "tickets", "Draft",
+              body="DraftSave", also=(204,),
+              description="204 when text and HTML are empty: the draft is discarded. 409"
+                          " when you sent a reply (note) after `seen_event_id`: the save"
+                          " comes too late and is not kept. Attachments are not kept."),
+    Operation("deleteDraft", "delete", "/tickets/{ticket_id}/drafts/{kind}",
+              "Discard your draft", "tickets", status=204),
     Operation("reassignTicket", "post", "/tickets/{ticket_id}/reassign",
               "Hand a ticket to another group or agent, with a note", "tickets", "Ticket",
               body="Reassign"),
@@ -650,8 +685,8 @@ def _operation_object(op: Operation, state: HelpdeskState, queries: Json) -> Jso
     out: Json = {"operationId": op.id, "summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
-    params = [{"name": name, "in": "path", "required": True, "schema": ID}
-              for name in _path_names(op.path)]
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": PATH_SCHEMAS.get(name, ID)} for name in _path_names(op.path)]
     for name in op.query:
         schema, description = queries[name]
         param = {"name": name, "in": "query", "required": False, "schema": schema,
@@ -687,6 +722,8 @@ def _responses(op: Operation) -> Json:
         ok = {"description": "OK", "content": {"application/json": {
             "schema": _ref(t.cast(str, op.response))}}}
     out: Json = {str(op.status): ok}
+    for code in op.also:
+        out[str(code)] = {"description": "Done; no content."}
     codes = [400, 404] if op.public else [400, 401, 403, 404, 422]
     if op.method != "get":
         codes += [409, 413, 415]

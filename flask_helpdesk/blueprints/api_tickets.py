@@ -8,8 +8,11 @@ import typing as t
 from flask import Blueprint
 from flask import send_file
 
+from ..errors import NotFound
+from ..i18n import _
 from ..services import TicketChanges
 from ..services import TicketFilter
+from ..services import drafts
 from ..services import messages
 from ..services import outbox
 from ..services import tickets
@@ -29,6 +32,8 @@ bp = Blueprint("tickets", __name__)
 
 #: URL converter of ids: 32-bit and positive, so larger numbers are a 404.
 ID = "int(min=1,max=2147483647)"
+#: URL converter of draft kinds.
+KIND = "any(reply, note)"
 
 
 def ticket_filter(params: dict[str, t.Any]) -> TicketFilter:
@@ -90,6 +95,28 @@ def add_note(ticket_id: int) -> tuple[dict[str, t.Any], int]:
     data, files = inp.message_body("addNote")
     message = messages.add_note(ticket_id, actor=actor(), attachments=files, **data)
     return serialize.message(_full(message)), 201
+
+
+@bp.get(f"/tickets/<{ID}:ticket_id>/drafts/<{KIND}:kind>", endpoint="draft")
+def get_draft(ticket_id: int, kind: str) -> dict[str, t.Any]:
+    draft = drafts.get_draft(ticket_id, actor=actor(), kind=kind)
+    if draft is None:
+        raise NotFound(_("You have no reply draft on ticket #%(id)s.", id=ticket_id)
+                       if kind == "reply" else
+                       _("You have no note draft on ticket #%(id)s.", id=ticket_id))
+    return serialize.draft(draft)
+
+
+@bp.put(f"/tickets/<{ID}:ticket_id>/drafts/<{KIND}:kind>", endpoint="save_draft")
+def save_draft(ticket_id: int, kind: str) -> tuple[dict[str, t.Any] | str, int]:
+    draft = drafts.save_draft(ticket_id, actor=actor(), kind=kind, **inp.body("saveDraft"))
+    return (serialize.draft(draft), 200) if draft is not None else ("", 204)
+
+
+@bp.delete(f"/tickets/<{ID}:ticket_id>/drafts/<{KIND}:kind>", endpoint="delete_draft")
+def delete_draft(ticket_id: int, kind: str) -> tuple[str, int]:
+    drafts.discard_draft(ticket_id, actor=actor(), kind=kind)
+    return "", 204
 
 
 @bp.post(f"/tickets/<{ID}:ticket_id>/reassign", endpoint="reassign")

@@ -25,6 +25,7 @@ from .channel import ChannelCursor
 from .channel import QuarantinedMessage
 from .customer import ContactIdentity
 from .customer import Customer
+from .draft import Draft
 from .event import TicketEvent
 from .message import Attachment
 from .message import Message
@@ -51,6 +52,7 @@ __all__ = [
     "ChannelCursor",
     "ContactIdentity",
     "Customer",
+    "Draft",
     "Group",
     "Message",
     "QuarantinedMessage",

@@ -16,6 +16,7 @@ from . import bulk_edit
 from . import calendars
 from . import channels
 from . import customers
+from . import drafts
 from . import inbound
 from . import messages
 from . import outbox
@@ -59,6 +60,7 @@ __all__ = [
     "bulk_edit",
     "calendars",
     "customers",
+    "drafts",
     "inbound",
     "ingest",
     "ingest_batch",

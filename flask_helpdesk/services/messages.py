@@ -33,6 +33,7 @@ from ..models import Ticket
 from ..models import TicketEvent
 from ..models import utcnow
 from . import _validate as v
+from . import drafts
 from ._uow import Actor
 from ._uow import record
 from ._uow import session
@@ -277,6 +278,8 @@ def reply(
     """Send a public reply to the ticket's customer, optionally setting the status.
 
     The reply is queued in the outbox and delivered by a job after commit.
+    The author's reply draft (:mod:`~flask_helpdesk.services.drafts`) is
+    deleted in the same transaction; when the reply is refused it stays.
 
     :param seen_event_id: The newest event the author saw. When a public
         message newer than it exists, :class:`Conflict` is raised unless
@@ -288,6 +291,9 @@ def reply(
         still what is sent: the agent may have edited the inserted text.
     :raises ValidationError: The ticket is closed, or the reply is empty.
     :raises NotFound: ``template_id`` is not a template the actor sees.
+    :raises Conflict: A newer public message exists (see ``seen_event_id``);
+        the ticket row is locked while this is checked, so of concurrent
+        replies with the same ``seen_event_id`` only one is sent.
     """
     from . import templates
 
@@ -312,6 +318,7 @@ def reply(
                                 message_id=message.id)
         if status is not None:
             set_status(ticket, actor, status)
+        _sent(ticket, actor, "reply")
     return message
 
 
@@ -320,7 +327,11 @@ def add_note(
     attachments: t.Sequence[InboundAttachment] = (), seen_event_id: int | None = None,
     confirm: bool = False,
 ) -> Message:
-    """Add an internal note, visible to agents only."""
+    """Add an internal note, visible to agents only.
+
+    ``seen_event_id`` and ``confirm`` work as for :func:`reply`; the author's
+    note draft is deleted in the same transaction.
+    """
     with transaction():
         ticket = get_ticket(ticket_id, actor=actor, for_update=True)
         if ticket.merged_into_id is not None:
@@ -331,7 +342,14 @@ def add_note(
         message = add_message(ticket, kind="note", actor=actor, text=text, html=html,
                               attachments=attachments)
         ticket.updated_at = message.created_at
+        _sent(ticket, actor, "note")
     return message
+
+
+def _sent(ticket: Ticket, actor: Actor, kind: str) -> None:
+    """The author's draft of what was just sent goes, in the same transaction."""
+    if isinstance(actor, Agent):
+        drafts.discard_draft(ticket.id, actor=actor, kind=kind)
 
 
 def _writable(ticket: Ticket) -> None:

@@ -31,6 +31,7 @@ from ..errors import ValidationError
 from ..extension import get_state
 from ..i18n import _
 from ..models import Agent
+from ..models import Draft
 from ..models import ReplyTemplate
 from ..models import Rule
 from ..models import TemplateAttachment
@@ -234,6 +235,9 @@ def delete_template(template_id: int, *, actor: Actor) -> None:
         require_manage(actor, row, None)
         _not_sent_by_rules(row)
         keys = [a.storage_key for a in row.attachments]
+        # Drafts that chose it forget it (SQLite does not enforce ON DELETE SET NULL).
+        s.execute(update(Draft).where(Draft.template_id == row.id).values(template_id=None)
+                  .execution_options(synchronize_session=False))
         s.delete(row)
     _forget_files(keys)
 

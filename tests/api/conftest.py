@@ -33,6 +33,9 @@ class Api:
     def patch(self, path: str, **kwargs: t.Any) -> t.Any:
         return self.open("PATCH", path, **kwargs)
 
+    def put(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.open("PUT", path, **kwargs)
+
     def delete(self, path: str, **kwargs: t.Any) -> t.Any:
         return self.open("DELETE", path, **kwargs)
 

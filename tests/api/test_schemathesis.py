@@ -33,6 +33,7 @@ from flask_helpdesk.services import agents
 from flask_helpdesk.services import calendars
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import customers
+from flask_helpdesk.services import drafts
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import rules
@@ -79,14 +80,15 @@ class World:
             actor=SYSTEM, name="Office", timezone="Europe/Berlin",
             periods=[{"weekday": "mon", "start": "09:00", "end": "17:00"}],
             holidays=[{"date": "2026-12-25", "name": "Christmas"}])
-        self.ids = {
+        drafts.save_draft(ticket.id, actor=team.admin, kind="reply", text="Almost done")
+        self.ids: dict[str, int | str] = {
             "ticket_id": ticket.id, "customer_id": team.customer.id,
             "attachment_id": attachment_id, "message_id": reply.id,
             "identity_id": identity.id, "group_id": team.support.id,
             "agent_id": team.anna.id, "view_id": view.id, "token_id": spare.id,
             "account_id": account.id, "item_id": item.id,
             "rule_id": rule.id, "run_id": run.id, "template_id": template.id,
-            "calendar_id": calendar.id,
+            "calendar_id": calendar.id, "kind": "reply",
         }
         self.secret = ""
         self.renew()
@@ -103,7 +105,7 @@ class World:
         return {"Authorization": f"Bearer {self.secret}"}
 
 
-def _run(op: t.Any, world: World, mode: GenerationMode, fixed: dict[str, int]) -> None:
+def _run(op: t.Any, world: World, mode: GenerationMode, fixed: dict[str, t.Any]) -> None:
     checks = POSITIVE_CHECKS if mode is GenerationMode.POSITIVE else [not_a_server_error]
 
     @hypothesis.given(case=op.as_strategy(generation_mode=mode, path_parameters=fixed or None))

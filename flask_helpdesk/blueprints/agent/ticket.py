@@ -14,6 +14,7 @@ from flask import url_for
 
 from ...errors import Conflict
 from ...errors import HelpdeskError
+from ...errors import NotFound
 from ...errors import ValidationError
 from ...i18n import _
 from ...models import Ticket
@@ -22,6 +23,7 @@ from ...models.ticket import TRANSITIONS
 from ...services import UNSET
 from ...services import TicketChanges
 from ...services import agents
+from ...services import drafts
 from ...services import messages
 from ...services import permissions
 from ...services import tickets
@@ -49,11 +51,15 @@ def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskEr
     history = tickets.list_events(ticket_id, actor=actor, limit=THREAD_LIMIT)
     team = agents.list_agents()
     groups = agents.list_groups()
-    seen = optional_int("seen_event_id") if form else None
+    mine = drafts.get_drafts(ticket_id, actor=actor)
+    seen = optional_int("seen_event_id") if isinstance(error, Conflict) else None
+    if seen is None and form != "reply" and "reply" in mine:
+        seen = mine["reply"].seen_event_id  # what arrived since the draft was written
     body = render_template(
         "helpdesk/ticket.html", ticket=item, thread=thread, history=history,
         related=tickets.related_tickets(item, actor=actor), preview_types=PREVIEW_TYPES,
-        new_since=_new_since(history, seen) if isinstance(error, Conflict) else set(),
+        new_since=_new_since(history, seen, actor.id), drafts=_draft_values(mine),
+        draft_rows=mine,
         agents=team, groups=groups, agent_names={a.id: a.name for a in team},
         group_names={g.id: g.name for g in groups},
         statuses=[item.status, *sorted(TRANSITIONS[item.status], key=STATUSES.index)],
@@ -64,10 +70,19 @@ def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskEr
     return (body, status) if status != 200 else body
 
 
-def _new_since(history: t.Sequence[t.Any], seen: int | None) -> set[int]:
-    """Ids of the messages that arrived after the event the author had seen."""
+def _new_since(history: t.Sequence[t.Any], seen: int | None, me: int) -> set[int]:
+    """Ids of others' messages that arrived after the event the author had seen."""
     return {e.data.get("message_id") for e in history
-            if seen is not None and e.id > seen and e.data.get("message_id")}
+            if seen is not None and e.id > seen and e.data.get("message_id")
+            and e.actor_agent_id != me}
+
+
+def _draft_values(mine: dict[str, t.Any]) -> dict[str, dict[str, str]]:
+    """The agent's drafts as the values of the reply and note forms."""
+    return {kind: {"text": d.text, "html": d.html or "", "status": d.status or "",
+                   "template_id": str(d.template_id or ""),
+                   "seen_event_id": "" if d.seen_event_id is None else str(d.seen_event_id)}
+            for kind, d in mine.items()}
 
 
 def _act(ticket_id: int, form: str, action: t.Callable[[], t.Any], done: str) -> t.Any:
@@ -107,6 +122,22 @@ def note(ticket_id: int) -> t.Any:
         html=request.form.get("html") or None, attachments=uploaded_files(),
         seen_event_id=optional_int("seen_event_id"), confirm=bool(request.form.get("confirm")),
     ), _("Note added."))
+
+
+@bp.post("/tickets/<int:ticket_id>/drafts/<any(reply, note):kind>")
+def save_draft(ticket_id: int, kind: str) -> t.Any:
+    """Autosave of the reply or note box by the page's script (a JSON answer)."""
+    reply = kind == "reply"
+    try:
+        draft = drafts.save_draft(
+            ticket_id, actor=current_agent(), kind=kind, text=request.form.get("text", ""),
+            html=request.form.get("html") or None,
+            status=(request.form.get("status") or None) if reply else None,
+            template_id=optional_int("template_id") if reply else None,
+            seen_event_id=optional_int("seen_event_id"))
+    except (ValidationError, Conflict, NotFound) as exc:
+        return {"saved": False, "error": exc.message}, exc.http_status
+    return {"saved": draft is not None}
 
 
 @bp.post("/tickets/<int:ticket_id>/properties")

@@ -10,6 +10,8 @@
  *   - its HTML into a hidden input named "html" (created when the form has
  *     none; empty when the editor is empty).
  * The server sanitizes the HTML; without JavaScript only the text is sent.
+ * Each change the user makes also fires an "input" event on the textarea, as
+ * typing into it would.
  *
  * On load the editor starts from the form's "html" input when it has a value,
  * else from the textarea's text, so a form re-rendered after an error keeps
@@ -185,9 +187,12 @@
       html.value = semanticHtml(quill);
     }
     sync();
-    quill.on("text-change", function () {
+    quill.on("text-change", function (delta, old, source) {
       sync();
       root.removeAttribute("aria-invalid");
+      // Like typing into the textarea itself, for the page's other scripts
+      // (who is replying, draft autosave).
+      if (source === "user") { textarea.dispatchEvent(new Event("input", { bubbles: true })); }
     });
     quill.on("selection-change", function (range) { if (range) { lastRange = range; } });
 

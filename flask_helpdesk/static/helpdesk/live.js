@@ -61,14 +61,20 @@
       });
     });
     socket.on("presence", function (data) { if (data.ticket_id === ticketId) { render(data.agents); } });
+    // What arrived while writing, each said once ("Anna replied." stays when
+    // the delivery of her reply is reported next).
+    var notices = [];
+    var quiet = {"message.delivered": true};
     socket.on("ticket_event", function (ev) {
       if (ev.ticket_id !== ticketId || (ev.actor_kind === "agent" && ev.actor_agent_id === me)) { return; }
       if (!drafting()) { window.location.reload(); return; }
+      if (quiet[ev.type]) { return; }
       var what = ev.type === "message.received" ? text.customer_wrote
         : ev.type === "message.replied" ? fmt(text.agent_replied, {name: ev.actor_name})
         : ev.type === "note.added" ? fmt(text.agent_noted, {name: ev.actor_name})
         : fmt(text.changed, {name: ev.actor_name});
-      if (banner) { banner.querySelector("[data-hd-live-text]").textContent = what; banner.hidden = false; }
+      if (notices.indexOf(what) < 0) { notices.push(what); }
+      if (banner) { banner.querySelector("[data-hd-live-text]").textContent = notices.join(" "); banner.hidden = false; }
     });
     setInterval(function () { if (socket.connected) { socket.emit("heartbeat", {}); } }, beat);
     window.addEventListener("pagehide", function () { socket.emit("leave", {ticket_id: ticketId}); });
