@@ -54,12 +54,17 @@ class Emitter:
             self.socketio.emit("ticket_event", payload, to=rooms, namespace=NAMESPACE)
 
 
-def make_emitter(socketio: t.Any | None, message_queue: str | None) -> Emitter:
-    """The emitter for an app: the host's SocketIO, or a write-only one."""
+def make_emitter(socketio: t.Any | None, message_queue: str | None, *,
+                 channel: str = "flask-socketio") -> Emitter:
+    """The emitter for an app: the host's SocketIO, or a write-only one.
+
+    :param channel: The message queue's channel
+        (:data:`HELPDESK_SOCKETIO_CHANNEL`), the same as the web processes'.
+    """
     if socketio is None and message_queue:
         from flask_socketio import SocketIO
 
-        socketio = SocketIO(message_queue=message_queue)
+        socketio = SocketIO(message_queue=message_queue, channel=channel)
     return Emitter(socketio)
 
 
