@@ -3,7 +3,7 @@
 Run by hand::
 
     .venv/bin/python benchmarks/presence.py [--sockets 500] [--processes 2] [--watchers 10]
-        [--changes 200] [--inbound 20] [--db sqlite|postgresql] [--redis redis://127.0.0.1:6379/13]
+        [--changes 200] [--inbound 20] [--ttl 10] [--db sqlite|postgresql] [--redis redis://127.0.0.1:6379/13]
 
 What it does:
 
@@ -166,6 +166,15 @@ def workers_of(arbiters: list[int]) -> list[int]:
         path = Path(f"/proc/{pid}/task/{pid}/children")
         found += [int(c) for c in path.read_text().split()]
     return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of the processes (all threads)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def proc_status(pid: int, key: str) -> int:
@@ -370,12 +379,16 @@ async def measure(args: argparse.Namespace, plan: dict[str, t.Any], profile: t.A
     await asyncio.sleep(3)  # let the views' broadcasts settle
     after = [proc_status(pid, "VmRSS") for pid in workers]
     threads = [proc_status(pid, "Threads") for pid in workers]
+    idle_cpu = cpu_seconds(workers)
+    await asyncio.sleep(10)  # heartbeats only
+    idle_cpu = (cpu_seconds(workers) - idle_cpu) / 10
     everyone, room, lost = await presence_changes(bench, args.changes)
     inbound = await inbound_messages(bench, env, args.inbound)
     for w in bench.watchers:
         await w.client.disconnect()
     return {"connect_s": connect_s, "rss_before_kb": before, "rss_after_kb": after,
-            "threads": threads, "everyone": everyone, "room": room, "lost": lost,
+            "threads": threads, "idle_cpu": idle_cpu, "everyone": everyone, "room": room,
+            "lost": lost,
             "inbound": inbound, "client_threads": proc_status(os.getpid(), "Threads")}
 
 
@@ -386,6 +399,8 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=10, help="sockets per ticket")
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--inbound", type=int, default=20)
+    parser.add_argument("--ttl", type=float, default=10,
+                        help="HELPDESK_PRESENCE_TTL (tabs beat every third of it)")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13",
                         help="a Redis database this run may empty")
@@ -415,6 +430,7 @@ def main() -> None:
                 "FLASK_HELPDESK_SOCKETIO_CHANNEL": f"bench-{uuid.uuid4().hex[:8]}",
                 "FLASK_HELPDESK_LOAD_ENTRY_POINTS": "false",
                 "FLASK_HELPDESK_ATTACHMENT_DIR": str(work / "attachments"),
+                "FLASK_HELPDESK_PRESENCE_TTL": str(args.ttl),
                 "EXAMPLE_SITE_LOG_LEVEL": "warning"})
     load_before = os.getloadavg()
     print(f"set-up: {args.sockets} agents, demo data {DEMO}, database {args.db}", flush=True)
@@ -445,6 +461,8 @@ def report(args: argparse.Namespace, found: dict[str, t.Any], load_before: t.Any
     print(f"web process threads {found['threads']} (gunicorn --threads {threads});"
           f" client process threads {found['client_threads']}; open-file limit"
           f" {nofile[0]} soft / {nofile[1]} hard (raised to the hard limit)")
+    print(f"web processes' CPU with the sockets idle (heartbeats only):"
+          f" {100 * found['idle_cpu']:.0f}% of one core")
     print(f"presence change to every watcher (ticket room + group inbox, "
           f"~{args.sockets // 3} sockets): n={len(everyone)} lost={found['lost']}"
           f" p50={pct(everyone, .5):.1f} p95={pct(everyone, .95):.1f}"
