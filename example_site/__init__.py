@@ -6,7 +6,9 @@ The helpdesk is added with ``Helpdesk(db=db)`` and told how host users map
 to helpdesk agents with :meth:`~flask_helpdesk.Helpdesk.agent_loader`. The site's own plugin
 (:mod:`example_site.orders`) shows a customer's orders beside their tickets.
 
-Run it with ``./scripts/run-example.sh`` (or ``python -m example_site``).
+Run it with ``./scripts/run-example.sh`` (or ``python -m example_site``); run it
+as production would, with several web processes, a worker and Redis, with
+``python -m example_site serve --production`` (:mod:`example_site.production`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ login_manager.login_view = "site.login"
 
 #: Live pages (presence, updates) in threading mode: one process, no Redis.
 #: For several processes, set FLASK_HELPDESK_SOCKETIO_MESSAGE_QUEUE and
-#: FLASK_HELPDESK_PRESENCE_URL to a redis:// URL (docs/realtime.rst).
+#: FLASK_HELPDESK_PRESENCE_URL to a redis:// URL (docs/realtime.rst), as the
+#: production profile does.
 socketio = SocketIO()
 
 #: ``plugins=[orders]``: the site's own hook implementations (the "Orders"
@@ -67,8 +70,12 @@ def create_app(
     Configuration comes from the defaults below, then ``FLASK_*`` environment
     variables (``app.config.from_prefixed_env()``: e.g.
     ``FLASK_SQLALCHEMY_DATABASE_URI``, ``FLASK_HELPDESK_BROKER_URL``), then
-    ``config``. The SQLite file and the secret key live in the instance folder.
+    ``config``. The SQLite file and the secret key live in the instance folder
+    (``instance_path``, else ``$EXAMPLE_SITE_INSTANCE``, else
+    ``example_site/instance``), so every process started on one folder shares
+    both.
     """
+    instance_path = instance_path or os.environ.get("EXAMPLE_SITE_INSTANCE") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
@@ -82,8 +89,11 @@ def create_app(
     app.config.update(config or {})
     db.init_app(app)
     login_manager.init_app(app)
+    # Threading mode under werkzeug (one process) and under gunicorn's gthread
+    # worker (the production profile); the queue joins several processes.
     socketio.init_app(app, async_mode="threading",
-                      message_queue=app.config.get("HELPDESK_SOCKETIO_MESSAGE_QUEUE"))
+                      message_queue=app.config.get("HELPDESK_SOCKETIO_MESSAGE_QUEUE"),
+                      channel=app.config.get("HELPDESK_SOCKETIO_CHANNEL", "flask-socketio"))
     helpdesk.init_app(app)  # also tunes SQLite for the in-process worker
     from . import auth
     from .commands import example_cli

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, t.Any] = {
     "HELPDESK_SWEEP_INTERVAL": 60,
     #: Socket.IO message queue URL used by workers to emit (``None``: none).
     "HELPDESK_SOCKETIO_MESSAGE_QUEUE": None,
+    #: Channel of that message queue; give the host's ``SocketIO`` the same
+    #: ``channel=``. Several helpdesks sharing one Redis need one each.
+    "HELPDESK_SOCKETIO_CHANNEL": "flask-socketio",
     #: Where presence (who views or writes on a ticket) lives: ``None`` or
     #: ``"memory"`` for one web process, a ``redis://`` URL for several.
     "HELPDESK_PRESENCE_URL": None,
@@ -137,6 +140,7 @@ class HelpdeskConfig:
     delivery_lease: int
     sweep_interval: float
     socketio_message_queue: str | None
+    socketio_channel: str
     presence_url: str | None
     presence_ttl: float
     realtime_rate_limit: int

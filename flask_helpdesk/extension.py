@@ -106,7 +106,8 @@ class Helpdesk:
             config=config,
             pm=pm,
             storage=LocalStorage(default_attachment_dir(app, config.attachment_dir)),
-            emitter=make_emitter(self.socketio, config.socketio_message_queue),
+            emitter=make_emitter(self.socketio, config.socketio_message_queue,
+                                 channel=config.socketio_channel),
             jobs=Jobs(
                 app, config.broker_url, worker_threads=config.embedded_worker_threads,
                 sweep_interval=config.sweep_interval,

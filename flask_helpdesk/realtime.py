@@ -54,12 +54,17 @@ class Emitter:
             self.socketio.emit("ticket_event", payload, to=rooms, namespace=NAMESPACE)
 
 
-def make_emitter(socketio: t.Any | None, message_queue: str | None) -> Emitter:
-    """The emitter for an app: the host's SocketIO, or a write-only one."""
+def make_emitter(socketio: t.Any | None, message_queue: str | None, *,
+                 channel: str = "flask-socketio") -> Emitter:
+    """The emitter for an app: the host's SocketIO, or a write-only one.
+
+    :param channel: The message queue's channel
+        (:data:`HELPDESK_SOCKETIO_CHANNEL`), the same as the web processes'.
+    """
     if socketio is None and message_queue:
         from flask_socketio import SocketIO
 
-        socketio = SocketIO(message_queue=message_queue)
+        socketio = SocketIO(message_queue=message_queue, channel=channel)
     return Emitter(socketio)
 
 
@@ -73,6 +78,10 @@ logger = logging.getLogger("flask_helpdesk.realtime")
 
 #: Seconds between two sweeps for presence that stopped beating.
 SWEEP_EVERY = 2.0
+#: Seconds a tab's heartbeats only refresh its presence in the store. After
+#: that, the next heartbeat checks the agent and their permissions on each
+#: ticket again (the database); in between, a heartbeat touches no database.
+RECHECK_EVERY = 30.0
 
 
 def register_namespace(socketio: t.Any) -> None:
@@ -125,7 +134,9 @@ class _Handlers:
             raise ConnectionRefusedError("unauthorized")
         sid = request.sid  # type: ignore[attr-defined]
         with self._lock:
-            self._tabs[sid] = {"agent_id": agent.id, "tickets": set(), "window": []}
+            # tickets: ticket id -> what the tab does there
+            self._tabs[sid] = {"agent_id": agent.id, "name": agent.name, "tickets": {},
+                               "window": [], "checked": time.monotonic()}
         groups = [g.id for g in agents.list_groups()] if agent.sees_all else sorted(
             agent.group_ids)
         try:
@@ -159,6 +170,12 @@ class _Handlers:
         return self._guarded(data, self._leave_event)
 
     def on_heartbeat(self, data: t.Any = None) -> dict[str, t.Any]:
+        from flask import request
+
+        sid = request.sid  # type: ignore[attr-defined]
+        tab = self._tabs.get(sid)
+        if tab is not None and time.monotonic() - tab["checked"] < RECHECK_EVERY:
+            return self._refresh(sid, tab)
         return self._guarded({}, self._heartbeat)
 
     def on_presence(self, data: t.Any) -> dict[str, t.Any]:
@@ -229,7 +246,7 @@ class _Handlers:
             presence.leave(ticket.id, sid=sid)
             return {"ok": False, "error": "disconnected"}
         with self._lock:
-            self._tabs[sid]["tickets"].add(ticket.id)
+            self._tabs[sid]["tickets"][ticket.id] = activity
         agents_now = presence.on_ticket(ticket.id)
         if changed:
             self._broadcast(ticket.id, ticket.group_id, agents_now)
@@ -240,7 +257,7 @@ class _Handlers:
 
         ticket_id = _ticket_id(data)
         with self._lock:
-            self._tabs[sid]["tickets"].discard(ticket_id)
+            self._tabs[sid]["tickets"].pop(ticket_id, None)
         try:
             leave_room(ticket_room(ticket_id))
         except ValueError:  # already disconnected: on_disconnect cleans up
@@ -254,18 +271,42 @@ class _Handlers:
         if presence.leave(ticket_id, sid=sid):
             self._broadcast(ticket_id, presence.group_of(ticket_id), presence.on_ticket(ticket_id))
 
+    def _refresh(self, sid: str, tab: dict[str, t.Any]) -> dict[str, t.Any]:
+        """A heartbeat between two checks: push the tab's expiry, no database."""
+        from .extension import get_state
+        from .presence import Presence
+
+        if not self._within_rate(sid):
+            return {"ok": False, "error": "rate_limited"}
+        state = get_state()
+        expires = time.time() + state.config.presence_ttl
+        with self._lock:
+            doing = sorted(tab["tickets"].items())
+        try:
+            for ticket_id, activity in doing:
+                state.presence.put(Presence(ticket_id=ticket_id, sid=sid,
+                                            agent_id=tab["agent_id"], name=tab["name"],
+                                            activity=activity, expires=expires))
+        except Exception:  # the store is down: the tab stays, presence may lapse
+            logger.exception("presence refresh of socket %s failed", sid)
+            return {"ok": False, "error": "server_error"}
+        return {"ok": True}
+
     def _heartbeat(self, sid: str, agent: t.Any, data: t.Any) -> dict[str, t.Any]:
+        """A heartbeat that checks again: the agent (in ``_guarded``) and each ticket."""
         from .errors import PermissionDenied
         from .services import presence
 
-        for ticket_id in sorted(self._tabs[sid]["tickets"]):
-            entries = [p for p in get_presence_entries(ticket_id) if p.sid == sid]
-            activity = entries[0].activity if entries else "viewing"
+        with self._lock:
+            self._tabs[sid]["checked"] = time.monotonic()
+            self._tabs[sid]["name"] = agent.name
+            doing = sorted(self._tabs[sid]["tickets"].items())
+        for ticket_id, activity in doing:
             try:
                 presence.enter(ticket_id, actor=agent, sid=sid, activity=activity)
             except PermissionDenied:  # moved to a group the agent cannot see
                 with self._lock:
-                    self._tabs[sid]["tickets"].discard(ticket_id)
+                    self._tabs[sid]["tickets"].pop(ticket_id, None)
                 self._leave(ticket_id, sid)
         return {"ok": True}
 
@@ -315,12 +356,6 @@ class _Handlers:
             self._broadcast(ticket_id, presence.group_of(ticket_id),
                             presence.on_ticket(ticket_id))
         get_state().db.session.remove()
-
-
-def get_presence_entries(ticket_id: int) -> list[t.Any]:
-    from .extension import get_state
-
-    return list(get_state().presence.on_ticket(ticket_id))
 
 
 def _ticket_id(data: t.Mapping[str, t.Any]) -> int:

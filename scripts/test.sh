@@ -10,7 +10,7 @@ fi
 PY=.venv/bin/python
 "$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 
-editables=(-e ".[test]" -e ./example_site)
+editables=(-e ".[test]" -e "./example_site[production]")
 for project in contrib/*/*/pyproject.toml; do
     [ -e "$project" ] || continue
     editables+=(-e "./$(dirname "$project")[test]")  # with its test extra, if any

@@ -170,3 +170,43 @@ def test_a_new_customer_message_reaches_the_open_ticket_within_a_second(
                           timeout=5.0)
     elapsed = time.monotonic() - started
     assert event["ticket_id"] == ticket.id and elapsed < 1.0, elapsed
+
+
+def test_heartbeats_between_checks_touch_no_database(live: t.Any, team: t.Any) -> None:
+    import sqlalchemy as sa
+
+    app, connect = live
+    ticket = _ticket(team, team.support)
+    anna = connect(team.anna)
+    anna.call("view", {"ticket_id": ticket.id})
+    statements: list[str] = []
+    engine = get_state(app).db.engines[None]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(5):
+            assert anna.call("heartbeat") == {"ok": True}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []  # 500 tabs beat 150 times a second: Redis only
+    entry = get_state(app).presence.on_ticket(ticket.id)[0]
+    assert entry.expires > time.time() + 1  # the heartbeat pushed the expiry (TTL 2 s)
+
+
+def test_a_heartbeat_after_the_recheck_time_drops_a_ticket_no_longer_visible(
+        live: t.Any, team: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_helpdesk import realtime
+    from flask_helpdesk.services import TicketChanges
+
+    app, connect = live
+    monkeypatch.setattr(realtime, "RECHECK_EVERY", 0.3)
+    ticket = _ticket(team, team.support)
+    anna, max_ = connect(team.anna), connect(team.manager)
+    anna.call("view", {"ticket_id": ticket.id})
+    max_.call("view", {"ticket_id": ticket.id})
+    tickets.update_ticket(ticket.id, actor=SYSTEM, changes=TicketChanges(
+        group_id=team.billing.id))  # Anna is not in Billing; Max is
+    time.sleep(0.4)
+    assert anna.call("heartbeat") == {"ok": True}
+    max_.wait_for(lambda e, d: e == "presence" and [a["name"] for a in d["agents"]] == [
+        "Max Manager"], timeout=3)
