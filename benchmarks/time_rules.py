@@ -5,11 +5,14 @@ note, notify the customer" (a time rule since ``updated``, 3 days, status
 open; actions ``raise_priority``, ``note``, ``reply``).
 
 Pass 1 (timed, median of ``--copies`` fresh copies of the database): one tick
-(the set-based scan, inserting the ledger rows) plus the ``rules_apply`` jobs
-it sends, run in this process one after the other: the field changes, the
-notes, the replies queued in the outbox, the history events inserted and
-dispatched after each commit. Delivering the replies is not timed: their
-``deliver_message`` jobs stay queued (the count is checked). Pass 2 (timed):
+(the set-based scan, inserting the ledger rows, in batches) plus the
+``rules_apply`` jobs it sends: the field changes, the notes, the replies
+queued in the outbox, the history events inserted and dispatched after each
+commit. The jobs run while the tick goes on, on ``--apply-threads`` threads
+of this process taking them from the broker's queue, as the embedded worker
+does with its default two threads (``--apply-threads 1``: one after the
+other). Delivering the replies is not timed: their ``deliver_messages`` jobs
+are taken off the queue and counted, not run. Pass 2 (timed):
 the same tick at once again; nothing may fire. SQL statements are counted
 with a ``before_cursor_execute`` listener. The last line is ``RESULT ...``.
 
@@ -19,11 +22,14 @@ with a ``before_cursor_execute`` listener. The last line is ``RESULT ...``.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import queue
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import typing as t
 import uuid
@@ -62,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--apply-threads", type=int, default=2,
+                        help="threads running the rules_apply jobs (default 2)")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="write a cProfile of the first copy's pass 1 to PATH.<db>"
+                             " (the tick's thread; with --apply-threads 1 the jobs too)")
     args = parser.parse_args(argv)
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         result = run(db, args)
@@ -80,7 +91,8 @@ def run(db: str, args: argparse.Namespace) -> dict[str, t.Any]:
         runs = []
         for i in range(args.copies):
             with template.copy(i) as app:
-                runs.append(measure(app, db))
+                runs.append(measure(app, db, args.apply_threads, args.profile and (
+                    f"{args.profile}.{db}" if i == 0 else None)))
                 print(f"[{db}] copy {i + 1}: {runs[-1]}", flush=True)
     finally:
         template.drop()
@@ -96,15 +108,28 @@ def run(db: str, args: argparse.Namespace) -> dict[str, t.Any]:
     }
 
 
-def measure(app: t.Any, db: str) -> dict[str, t.Any]:
+def measure(app: t.Any, db: str, threads: int = 2,
+            profile: str | None = None) -> dict[str, t.Any]:
     state = get_state(app)
     engine = state.db.engine
     rules.create_rule(actor=SYSTEM, **RULE)
     counter = workload_b.Counter(engine)
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
-    fired = automation.tick(now=workload_b.NOW)
-    deliveries = _run_apply_jobs(state.jobs.broker)
+    if profiler:
+        profiler.enable()
+    if threads > 1:
+        with _ApplyThreads(app, threads) as workers:
+            fired = automation.tick(now=workload_b.NOW)
+        deliveries = workers.deliveries
+    else:
+        fired = automation.tick(now=workload_b.NOW)
+        deliveries = _run_apply_jobs(state.jobs.broker)
     pass1 = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        print(f"[{db}] pass 1 profile written to {profile}", flush=True)
     statements = counter.n
     state.db.session.remove()
     counter.n = 0
@@ -118,7 +143,8 @@ def measure(app: t.Any, db: str) -> dict[str, t.Any]:
             "SELECT count(*) FROM helpdesk_ticket_events WHERE actor_name = :n"
             " AND type = 'message.replied'"), {"n": f"Rule: {RULE['name']}"})
     assert touched == fired, (touched, fired)
-    return {"fired": fired, "pass1_s": round(pass1, 3), "pass2_s": round(pass2, 3),
+    return {"fired": fired, "apply_threads": threads, "pass1_s": round(pass1, 3),
+            "pass2_s": round(pass2, 3),
             "statements_per_ticket": round(statements / max(fired, 1), 3),
             "pass2_statements": counter.n, "replies_queued": deliveries}
 
@@ -128,12 +154,66 @@ def _run_apply_jobs(broker: t.Any) -> int:
     queue = broker.queues[QUEUE]
     deliveries = 0
     while not queue.empty():
-        message = dramatiq.Message.decode(queue.get_nowait())
-        if message.actor_name == "helpdesk.rules_apply":
-            automation.apply_batch(*message.args)
-        elif message.actor_name == "helpdesk.deliver_message":
-            deliveries += 1
+        deliveries += _take(dramatiq.Message.decode(queue.get_nowait()))
     return deliveries
+
+
+def _take(message: t.Any) -> int:
+    """Run a ``rules_apply`` job; return the number of replies a delivery job carries."""
+    if message.actor_name == "helpdesk.rules_apply":
+        automation.apply_batch(*message.args)
+    elif message.actor_name == "helpdesk.deliver_message":
+        return 1
+    elif message.actor_name == "helpdesk.deliver_messages":
+        return len(message.args[0])
+    return 0
+
+
+class _ApplyThreads:
+    """Threads taking the jobs off the stub broker's queue while the tick runs.
+
+    On leaving the ``with`` block (the tick is done) they empty the queue and
+    stop; :attr:`deliveries` is then the number of replies queued.
+    """
+
+    def __init__(self, app: t.Any, n: int) -> None:
+        self.app, self.queue = app, get_state(app).jobs.broker.queues[QUEUE]
+        self.ticking = threading.Event()
+        self.deliveries = 0
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(n)]
+
+    def __enter__(self) -> _ApplyThreads:
+        self.ticking.set()
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ticking.clear()
+        for thread in self.threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            try:
+                while True:
+                    try:
+                        raw = self.queue.get(timeout=0.002)
+                    except queue.Empty:
+                        if not self.ticking.is_set() and self.queue.empty():
+                            return
+                        continue
+                    n = _take(dramatiq.Message.decode(raw))
+                    with self._lock:
+                        self.deliveries += n
+            except BaseException as exc:  # re-raised in the main thread
+                self.errors.append(exc)
+            finally:
+                get_state(self.app).db.session.remove()
 
 
 class Template:

@@ -112,13 +112,12 @@ def dispatch(state: HelpdeskState, events: t.Sequence[Event]) -> None:
         state.emitter.emit_events(events)
     except Exception:
         log.exception("realtime broadcast failed for %d events", len(events))
-    for event in events:
-        if event.type == "message.replied" and event.data.get("delivery") == "queued":
-            try:
-                state.jobs.send("deliver_message", event.data["message_id"])
-            except Exception:
-                # The sweeper re-enqueues queued rows, so nothing is lost.
-                log.exception("could not enqueue delivery of message %s", event.data)
+    queued = [event.data["message_id"] for event in events
+              if event.type == "message.replied" and event.data.get("delivery") == "queued"]
+    if queued:
+        from .services.outbox import enqueue
+
+        enqueue(queued)  # logs a broker error: the sweeper re-sends, nothing is lost
 
 
 def _call_each(state: HelpdeskState, event: Event) -> None:

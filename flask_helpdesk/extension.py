@@ -98,7 +98,8 @@ class Helpdesk:
             from .sqlite import tune_engine
 
             with app.app_context():
-                tune_engine(self.db.engines[config.database_bind_key])
+                tune_engine(self.db.engines[config.database_bind_key],
+                            synchronous=config.sqlite_synchronous)
         state = HelpdeskState(
             app=app,
             extension=self,

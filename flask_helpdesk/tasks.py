@@ -94,6 +94,18 @@ def deliver_message(message_id: int) -> None:
     outbox.deliver(message_id)
 
 
+def deliver_messages(message_ids: list[int]) -> None:
+    """Deliver queued replies one after another, each as :func:`deliver_message` does.
+
+    Sent for many replies queued at once (see
+    :func:`flask_helpdesk.services.outbox.enqueue`); one failing reply does
+    not stop the others.
+    """
+    from .services import outbox
+
+    outbox.deliver_many(message_ids)
+
+
 def sweep_outbox() -> None:
     """Re-send every reply that is due or stuck (lost broker messages, crashes)."""
     from .services import outbox
@@ -141,6 +153,7 @@ def rules_webhook(event_id: int) -> None:
 #: own retries only cover unexpected errors such as a lost database.
 JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
     "deliver_message": (deliver_message, {"max_retries": 3, "min_backoff": 1000}),
+    "deliver_messages": (deliver_messages, {"max_retries": 0}),
     "sweep_outbox": (sweep_outbox, {"max_retries": 0}),
     "rules_tick": (rules_tick, {"max_retries": 0}),
     "rules_apply": (rules_apply, {"max_retries": 3, "min_backoff": 1000}),
@@ -250,7 +263,8 @@ class Jobs:
         # A delivery that outlives its lease may be claimed again by another
         # worker; stop it by then (init time: the config is already final).
         lease_ms = int(app.config.get("HELPDESK_DELIVERY_LEASE", 300) * 1000)
-        self.actors["deliver_message"].options["time_limit"] = max(lease_ms, 1000)
+        for name in ("deliver_message", "deliver_messages"):
+            self.actors[name].options["time_limit"] = max(lease_ms, 1000)
         if self.embedded:
             app.before_request(self._start_on_request)
 

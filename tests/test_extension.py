@@ -202,6 +202,23 @@ def test_sqlite_tuning_lets_concurrent_writers_wait(tmp_path) -> None:
     state.jobs.stop()
 
 
+@pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("full", 2), ("EXTRA", 3)])
+def test_sqlite_synchronous_is_normal_unless_configured(tmp_path, setting, expected) -> None:
+    config = {} if setting is None else {"HELPDESK_SQLITE_SYNCHRONOUS": setting}
+    app = make_app(database_uri=f"sqlite:///{tmp_path / 'sync.db'}", config=config)
+    state = get_state(app)
+    with app.app_context():
+        assert state.db.session.execute(state.db.text("PRAGMA synchronous")).scalar() == expected
+        state.db.session.rollback()
+    state.jobs.stop()
+
+
+def test_sqlite_synchronous_off_is_refused(tmp_path) -> None:
+    with pytest.raises(RuntimeError, match="HELPDESK_SQLITE_SYNCHRONOUS must be one of NORMAL"):
+        make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",
+                 config={"HELPDESK_SQLITE_SYNCHRONOUS": "OFF"})
+
+
 def test_unknown_bind_key_names_sqlalchemy_binds(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
         make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",

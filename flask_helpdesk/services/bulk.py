@@ -297,11 +297,48 @@ def insert_ids(s: Session, table: t.Any, params: list[dict[str, t.Any]]) -> list
         return sorted(s.scalars(*pg_insert_from_json(dialect, table, params,
                                                      returning="id")))
     before = s.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-    s.execute(insert(table), params)
+    if dialect.name == "sqlite":
+        _sqlite_executemany(s, dialect, table, params)
+    else:  # pragma: no cover - other databases
+        s.execute(insert(table), params)
     ids = list(s.scalars(select(table.c.id).where(table.c.id > before).order_by(table.c.id)))
     if len(ids) != len(params):
         raise RuntimeError("another writer inserted rows during a bulk insert")
     return ids
+
+
+def _sqlite_executemany(s: Session, dialect: t.Any, table: t.Any,
+                        params: list[dict[str, t.Any]]) -> None:
+    """``INSERT`` the rows with one DB-API ``executemany``.
+
+    SQLAlchemy's own executemany processes every parameter of every row
+    generically; here each column's bind processor (JSON, datetime) is looked
+    up once, and a processed value equal in every row is processed once.
+    """
+    from operator import itemgetter
+
+    first = params[0]
+    plain: list[str] = []
+    processed: list[tuple[str, t.Callable[[t.Any], t.Any]]] = []
+    fixed: list[tuple[str, t.Any]] = []
+    for c in first:
+        proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is None:
+            plain.append(c)
+        elif all(p[c] == first[c] for p in params):
+            fixed.append((c, proc(first[c])))
+        else:
+            processed.append((c, proc))
+    columns = [*plain, *(c for c, _ in processed), *(c for c, _ in fixed)]
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+           f" VALUES ({', '.join('?' for _ in columns)})")
+    get = itemgetter(*plain) if plain else (lambda p: ())
+    single = len(plain) == 1
+    tail = tuple(v for _, v in fixed)
+    rows = [((get(p),) if single else get(p)) + tuple(proc(p[c]) for c, proc in processed)
+            + tail for p in params]
+    s.connection().exec_driver_sql(sql, rows)
 
 
 def pg_insert_from_json(dialect: t.Any, table: t.Any, params: list[dict[str, t.Any]], *,
@@ -344,12 +381,18 @@ def _json_value(value: t.Any) -> str:
 
 
 def id_in(column: t.Any, ids: list[int]) -> t.Any:
-    """``column IN ids``; on PostgreSQL ``= ANY(array)``, one parameter for any count."""
+    """``column IN ids`` with one parameter for any count: ``= ANY(array)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite."""
     from ..extension import get_state
 
     state = get_state()
-    if state.db.engines[state.config.database_bind_key].dialect.name == "postgresql":
+    name = state.db.engines[state.config.database_bind_key].dialect.name
+    if name == "postgresql":
         return column == any_(literal(ids, ARRAY(Integer)))
+    if name == "sqlite" and len(ids) > 20:
+        # One JSON parameter instead of one per id: SQLite reads it with json_each.
+        each = func.json_each(json.dumps([int(i) for i in ids])).table_valued("value")
+        return column.in_(select(each.c.value))
     return column.in_(ids)
 
 

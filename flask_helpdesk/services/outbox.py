@@ -2,7 +2,8 @@
 
 A reply is committed as a :class:`~flask_helpdesk.models.Message` in state
 ``queued``; after the commit the event pipeline sends the
-``helpdesk.deliver_message`` job. :func:`deliver` claims the row atomically
+``helpdesk.deliver_message`` job (``helpdesk.deliver_messages`` for a batch,
+see :func:`enqueue`). :func:`deliver` claims the row atomically
 (``queued`` -> ``sending``), calls the ``helpdesk_deliver_message`` hook, and
 records ``sent`` or schedules a retry with exponential backoff; after
 :data:`HELPDESK_DELIVERY_MAX_ATTEMPTS` the row is ``failed`` and stays visible
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import typing as t
 
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -75,6 +77,59 @@ def _claim(message_id: int, now: dt.datetime, lease: int) -> int | None:
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return s.scalar(select(Message.attempts).where(Message.id == message_id))
+
+
+def enqueue(message_ids: t.Sequence[int]) -> None:
+    """Send the delivery jobs of queued replies, logging (not raising) broker errors.
+
+    One reply gets a ``deliver_message`` job; more get one ``deliver_messages``
+    job per :data:`HELPDESK_DELIVERY_BATCH_SIZE` of them, so a mass notice of
+    thousands of replies costs the broker a few hundred messages and workers
+    still share the batches. A send that fails leaves its replies ``queued``
+    and due: the sweeper sends them again.
+    """
+    state = get_state()
+    size = state.config.delivery_batch_size
+    for start in range(0, len(message_ids), size):
+        chunk = list(message_ids[start:start + size])
+        try:
+            if len(chunk) == 1:
+                state.jobs.send("deliver_message", chunk[0])
+            else:
+                state.jobs.send("deliver_messages", chunk)
+        except Exception:
+            log.exception("could not enqueue the delivery of messages %s; the sweeper will",
+                          chunk)
+
+
+def deliver_many(message_ids: t.Sequence[int]) -> dict[int, str | None]:
+    """Deliver queued replies one after another (the ``deliver_messages`` job).
+
+    Each goes as in :func:`deliver`: claimed, sent and recorded on its own, so
+    one failure does not stop the others. After half of
+    :data:`HELPDESK_DELIVERY_LEASE` the rest go to a new job, so a slow
+    channel never makes the batch outlive the job's time limit.
+
+    :return: Message id -> new delivery state (``None``: nothing done), for
+        the replies handled here.
+    """
+    import time
+
+    state = get_state()
+    deadline = time.monotonic() + state.config.delivery_lease / 2
+    done: dict[int, str | None] = {}
+    for i, message_id in enumerate(message_ids):
+        if time.monotonic() > deadline:
+            enqueue(message_ids[i:])
+            break
+        try:
+            done[message_id] = deliver(message_id)
+        except Exception:
+            # A database error: the row stays queued or claimed; the sweeper retries it.
+            session().rollback()
+            log.exception("delivery of message %s failed; the sweeper will retry", message_id)
+            done[message_id] = None
+    return done
 
 
 def deliver(message_id: int) -> str | None:
@@ -240,9 +295,7 @@ def sweep(now: dt.datetime | None = None) -> list[int]:
             or_(Message.next_attempt_at <= now, Message.next_attempt_at.is_(None)),
         ).order_by(Message.next_attempt_at, Message.id).limit(SWEEP_BATCH)))
     session().rollback()
-    jobs = get_state().jobs
-    for message_id in due:
-        jobs.send("deliver_message", message_id)
+    enqueue(due)
     if due:
         log.info("outbox sweep re-sent %d replies", len(due))
     return due

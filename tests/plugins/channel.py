@@ -19,6 +19,7 @@ class RecordingChannel:
     :ivar calls: ``(monotonic time, attempt)`` of every delivery call.
     :ivar failures: Errors raised by the next calls, one each.
     :ivar always_fail: An error raised by every call while set.
+    :ivar delay: Seconds each call takes (a slow mail server).
     """
 
     def __init__(self) -> None:
@@ -26,6 +27,7 @@ class RecordingChannel:
         self.calls: list[tuple[float, int]] = []
         self.failures: list[BaseException] = []
         self.always_fail: DeliveryError | None = None
+        self.delay = 0.0
         self._lock = threading.Lock()
 
     @hookimpl
@@ -36,6 +38,8 @@ class RecordingChannel:
     def helpdesk_deliver_message(self, message: OutboundMessage) -> DeliveryReceipt | None:
         if message.channel != "test":
             return None
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             self.calls.append((time.monotonic(), message.attempt))
             if self.always_fail is not None:

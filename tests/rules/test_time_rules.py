@@ -97,6 +97,27 @@ def test_bulk_path_raises_priority_notes_and_queues_notifications(team, workers,
     assert count == 2
 
 
+def test_bulk_path_on_many_tickets_changes_and_delivers_every_one(team, workers) -> None:
+    """More tickets than a short IN list (one JSON or array parameter) and several
+    delivery batches: every ticket is changed once and every reply goes out."""
+    from flask_helpdesk.models import Message
+
+    rule(name="stale", enabled=True, when={"type": "time", "since": "updated", "minutes": 60},
+         conditions={"all": [{"field": "status", "op": "is", "value": "open"}]},
+         actions=[{"type": "raise_priority"}, {"type": "reply", "text": "#{ticket_id}: on it."}])
+    many = [ticket(team, subject=f"Help {i}", priority="low") for i in range(60)]
+    for tk in many:
+        age(tk.id, hours=2)
+    assert _tick(workers) == 60
+    workers.drain(lambda: get_state().db.session.scalar(select(func.count()).select_from(
+        Message).where(Message.delivery_state == "sent", Message.kind == "reply")) == 60)
+    assert {_get(tk.id).priority_name for tk in many} == {"normal"}
+    replies = get_state().db.session.scalars(select(Message.text).where(
+        Message.kind == "reply").order_by(Message.ticket_id))
+    assert list(replies) == [f"#{tk.id}: on it." for tk in many]
+    assert _tick(workers) == 0
+
+
 def test_tick_does_not_fire_tickets_changed_since(team, workers) -> None:
     r = rule(name="close", enabled=True, when={"type": "time", "since": "created",
                                                "minutes": 60},

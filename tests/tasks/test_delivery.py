@@ -201,3 +201,49 @@ def test_concurrent_deliveries_of_one_reply_send_it_once(
     assert sorted(results, key=str) == [None, "sent"]
     assert len(channel.sent) == 1
     assert outbox.deliver(message.id) is None  # a sent row is left alone
+
+
+def _queued_jobs() -> list[tuple[str, tuple[t.Any, ...]]]:
+    """(job name, args) of what waits in the stub broker's queue, in order."""
+    import dramatiq
+
+    from flask_helpdesk.tasks import QUEUE
+
+    queue = get_state().jobs.broker.queues[QUEUE]
+    return [(m.actor_name.removeprefix("helpdesk."), tuple(m.args))
+            for m in (dramatiq.Message.decode(raw) for raw in list(queue.queue))]
+
+
+@pytest.mark.parametrize("job_config", [{"HELPDESK_DELIVERY_BATCH_SIZE": 3}], indirect=True)
+def test_many_queued_replies_go_out_in_batches_and_one_failure_stops_none(
+    team: t.Any, channel: ChannelPlugin, recorder: EventRecorder, workers: Workers,
+) -> None:
+    jobs = get_state().jobs
+    replies = [_reply(team, f"Answer {i}").id for i in range(7)]
+    jobs.broker.flush_all()  # their single jobs are lost: the sweeper finds the seven
+    assert outbox.sweep() == replies
+    assert _queued_jobs() == [("deliver_messages", (replies[0:3],)),
+                              ("deliver_messages", (replies[3:6],)),
+                              ("deliver_message", (replies[6],))]
+
+    channel.failures = [DeliveryError("no such user", permanent=True)]  # the first reply
+    workers.start()
+    workers.drain(lambda: all(_row(i).delivery_state in ("sent", "failed") for i in replies))
+    assert [_row(i).delivery_state for i in replies] == ["failed"] + ["sent"] * 6
+    assert sorted(m.id for m in channel.sent) == replies[1:]
+    assert [f["message_id"] for f in _failures(recorder, replies[0])] == [replies[0]]
+
+
+@pytest.mark.parametrize("job_config", [{"HELPDESK_DELIVERY_LEASE": 1}], indirect=True)
+def test_a_slow_batch_hands_the_rest_to_a_new_job_before_its_time_limit(
+    team: t.Any, channel: ChannelPlugin, workers: Workers,
+) -> None:
+    replies = [_reply(team, f"Answer {i}").id for i in range(4)]
+    get_state().jobs.broker.flush_all()
+    channel.delay = 0.3
+    done = outbox.deliver_many(replies)  # lease 1 s: after 0.5 s the rest moves on
+    assert list(done) == replies[:2] and set(done.values()) == {"sent"}
+    assert _queued_jobs() == [("deliver_messages", (replies[2:],))]
+    workers.start()
+    workers.drain(lambda: all(_row(i).delivery_state == "sent" for i in replies))
+    assert sorted(m.id for m in channel.sent) == replies
