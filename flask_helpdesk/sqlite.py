@@ -5,15 +5,17 @@ With SQLite's default deferred transactions, a transaction that reads and then
 writes fails at once with "database is locked" when another connection wrote
 in between, and no busy timeout helps it. :func:`tune_engine` turns on WAL
 (readers never wait for the writer) and a busy timeout, and
-:func:`write_transaction` makes the services' write transactions
-(:func:`flask_helpdesk.services.transaction`) start with ``BEGIN IMMEDIATE``,
-so writers queue behind each other instead of failing. Plain reads keep
+:func:`begin_immediate` makes the services' write transactions
+(:func:`flask_helpdesk.services.transaction`) start with ``BEGIN IMMEDIATE``
+under a per-engine writer lock, so writers queue behind each other instead of
+failing, and the writers of one process take turns without sleeping. Plain reads keep
 pysqlite's usual behaviour. ``init_app`` applies it to the helpdesk's engine
 when it is SQLite, unless :data:`HELPDESK_SQLITE_TUNING` is false.
 """
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 _TUNED = "helpdesk_sqlite_tuned"
+_WRITER = "helpdesk_sqlite_writer_lock"
 
 
 def tune_engine(engine: sa.engine.Engine, *, busy_timeout_ms: int = 30_000,
@@ -54,24 +57,41 @@ def tune_engine(engine: sa.engine.Engine, *, busy_timeout_ms: int = 30_000,
         cursor.close()
 
     setattr(engine, _TUNED, True)
+    setattr(engine, _WRITER, threading.RLock())
     engine.dispose()  # connections made before the listener get it on reconnect
     return True
 
 
-def begin_immediate(session: Session | scoped_session[Session], engine: sa.engine.Engine) -> None:
+def begin_immediate(session: Session | scoped_session[Session],
+                    engine: sa.engine.Engine) -> threading.RLock | None:
     """Start the session's transaction on ``engine`` with ``BEGIN IMMEDIATE``.
 
     Called by the unit of work before a service writes. An open transaction
     of the session is committed first (it holds no write yet, or the service
     would commit it anyway), so the write never upgrades a stale read
-    snapshot. No-op unless ``engine`` was tuned by :func:`tune_engine`.
+    snapshot. Then the engine's writer lock is taken: writers of this
+    process (web threads, the embedded worker's threads) queue on it and the
+    next one starts the moment the previous commits, instead of polling
+    SQLite's lock with the busy handler's growing sleeps. Other processes
+    still wait through the busy timeout.
+
+    :return: The writer lock, held: the caller releases it once the
+        transaction has ended. ``None`` (nothing done) unless ``engine`` was
+        tuned by :func:`tune_engine`.
     """
-    if not getattr(engine, _TUNED, False):
-        return
+    lock: threading.RLock | None = getattr(engine, _WRITER, None)
+    if lock is None:
+        return None
     current = session() if isinstance(session, scoped_session) else session
     if current.in_transaction():
         current.commit()
-    conn = current.connection(bind_arguments={"bind": engine})
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is not None and not dbapi.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    lock.acquire()
+    try:
+        conn = current.connection(bind_arguments={"bind": engine})
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        lock.release()
+        raise
+    return lock

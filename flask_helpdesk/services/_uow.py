@@ -62,9 +62,10 @@ def transaction() -> t.Iterator[Session]:
     s = session()
     depth = s.info.get(_DEPTH, 0)
     events: list[Event] = []
+    writer = None
     if depth == 0:
         state = get_state()
-        begin_immediate(s, state.db.engines[state.config.database_bind_key])
+        writer = begin_immediate(s, state.db.engines[state.config.database_bind_key])
     s.info[_DEPTH] = depth + 1
     try:
         yield s
@@ -82,6 +83,8 @@ def transaction() -> t.Iterator[Session]:
         raise
     finally:
         s.info[_DEPTH] = depth
+        if writer is not None:
+            writer.release()
     if events:
         dispatch(get_state(), events)
 

@@ -213,6 +213,15 @@ def pause_if_broken(spec: Spec, exc: HelpdeskError) -> bool:
 
 # --------------------------------------------------------------- time rules
 
+def actionable() -> t.Any:
+    """Tickets time rules and manual runs act on: not merged away, not closed.
+
+    A closed ticket cannot change (the services refuse it), so a rule never
+    picks one; event rules may still react to events on closed tickets.
+    """
+    return Ticket.merged_into_id.is_(None) & (Ticket.status != "closed")
+
+
 def candidates(rule: Rule | Spec, *, now: dt.datetime, after: int = 0,
                limit: int | None = None) -> list[int]:
     """Ids of the tickets the rule would act on now, by id (dry runs, manual runs)."""
@@ -220,7 +229,7 @@ def candidates(rule: Rule | Spec, *, now: dt.datetime, after: int = 0,
     if spec.trigger == "time":
         return [tid for tid, _anchor in _due(spec, now=now, after=after, limit=limit)]
     with rule_business_hours.evaluating_at(now):
-        query = select(Ticket.id).where(Ticket.id > after, Ticket.merged_into_id.is_(None),
+        query = select(Ticket.id).where(Ticket.id > after, actionable(),
                                         rule_conditions.to_sql(spec.conditions)
                                         ).order_by(Ticket.id)
         ids = list(session().scalars(query.limit(limit) if limit else query))
@@ -246,7 +255,7 @@ def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> tup
                                RuleFiring.ticket_id == Ticket.id, RuleFiring.anchor == anchor)
         query = select(Ticket.id, anchor).where(
             Ticket.id > after, rule_business_hours.due_clause(spec.when, anchor, now),
-            Ticket.merged_into_id.is_(None), rule_conditions.to_sql(spec.conditions), ~fired,
+            actionable(), rule_conditions.to_sql(spec.conditions), ~fired,
         ).order_by(Ticket.id)
         rows = [(tid, at) for tid, at in session().execute(
             query.limit(limit) if limit else query)]

@@ -81,7 +81,12 @@ def supports(spec: Spec) -> bool:
 
 
 def apply(spec: Spec, ticket_ids: list[int]) -> int:
-    """Apply the rule to the tickets that still meet its conditions; return how many."""
+    """Apply the rule to the tickets that still meet its conditions; return how many.
+
+    Tickets closed or merged since they were picked are left alone (skipped).
+    """
+    from .automation import actionable
+
     now = utcnow()
     with transaction() as s:
         query = select(
@@ -90,7 +95,7 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
             Agent.name.label("agent_name"),
         ).join(Customer, Customer.id == Ticket.customer_id).outerjoin(
             Agent, Agent.id == Ticket.assignee_id,
-        ).where(id_in(Ticket.id, ticket_ids), Ticket.merged_into_id.is_(None),
+        ).where(id_in(Ticket.id, ticket_ids), actionable(),
                 rule_conditions.to_sql(spec.conditions))
         if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
             query = query.with_for_update(of=Ticket)

@@ -132,6 +132,39 @@ def test_tick_does_not_fire_tickets_changed_since(team, workers) -> None:
     assert [e.actor_name for e in _events(tk.id, "ticket.status_changed")][-1] == "Rule: close"
 
 
+def test_closed_tickets_are_never_picked_and_a_late_close_is_skipped(team, workers) -> None:
+    stale = rule(name="stale", enabled=True, when={"type": "time", "since": "updated",
+                                                   "minutes": 60},
+                 actions=[{"type": "raise_priority"}, {"type": "reply", "text": "Still here?"}])
+    notice = rule(name="notice", actions=[{"type": "add_tags", "tags": ["outage"]}])
+    closed, open_, late = ticket(team), ticket(team), ticket(team)
+    for status in ("resolved", "closed"):
+        tickets.update_ticket(closed.id, actor=SYSTEM, changes=TicketChanges(status=status))
+    for tk in (closed, open_, late):
+        age(tk.id, hours=2)
+    # A closed ticket cannot change: neither the dry runs nor the runs offer it.
+    assert rules.dry_run(stale.id, actor=SYSTEM).ticket_ids == [open_.id, late.id]
+    assert rules.dry_run(notice.id, actor=SYSTEM).ticket_ids == [open_.id, late.id]
+    # Closed between the tick and its batch job: skipped, not changed.
+    workers.stop()
+    assert automation.tick() == 2
+    for status in ("resolved", "closed"):
+        tickets.update_ticket(late.id, actor=SYSTEM, changes=TicketChanges(status=status))
+    workers.start()
+    workers.join()
+    get_state().db.session.rollback()
+    assert [_get(tk.id).priority_name for tk in (closed, open_, late)] == [
+        "normal", "high", "normal"]
+    assert [len(_events(tk.id, "message.replied")) for tk in (closed, open_, late)] == [0, 1, 0]
+    run = rules.run_rule(notice.id, actor=team.manager)
+    workers.join()
+    get_state().db.session.rollback()
+    done = rules.get_run(run.id, actor=team.manager)
+    assert (done.state, done.total, done.touched, done.failed) == ("done", 1, 1, 0)
+    assert [[tg.name for tg in _get(tk.id).tags] for tk in (closed, open_, late)] == [
+        [], ["outage"], []]
+
+
 def test_time_rule_with_text_condition_goes_ticket_by_ticket(team, workers) -> None:
     rule(name="refund-wait", enabled=True,
          when={"type": "time", "since": "last_customer_message", "minutes": 60},
