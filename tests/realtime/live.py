@@ -77,4 +77,20 @@ class Agent:
         return found[-1] if found else []
 
     def close(self) -> None:
-        self.client.disconnect()
+        """Disconnect: the server has the close packet at once.
+
+        The client library then waits up to 3 s for a websocket close frame
+        that its own read loop already consumed; that wait runs in a thread
+        nobody joins for longer than it takes to send the packet.
+        """
+        def disconnect() -> None:
+            try:
+                self.client.disconnect()
+            except Exception:  # the server may be gone by then
+                pass
+
+        thread = threading.Thread(target=disconnect, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 3.5
+        while self.client.eio.state == "connected" and time.monotonic() < deadline:
+            time.sleep(0.01)
