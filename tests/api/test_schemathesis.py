@@ -44,7 +44,7 @@ from flask_helpdesk.services import views
 from .conftest import PREFIX
 
 #: Examples per operation and mode; three modes x ~40 operations.
-EXAMPLES = 25
+EXAMPLES = 15
 
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
                    response_schema_conformance, ignored_auth]
