@@ -203,3 +203,22 @@ def test_a_new_group_gets_a_calendar(team, login, berlin) -> None:
 def test_the_rule_editor_links_to_the_calendars(team, login) -> None:
     html = login(team.manager).get("/helpdesk/rules/new").text
     assert html.count(f'href="{CALENDARS}"') >= 3  # the "when", a condition, an action
+
+
+def test_a_taken_name_is_shown_next_to_the_name(team, login, berlin) -> None:
+    response = submit(login(team.admin), NEW, NEW, _form(name="Berlin", timezone="UTC"))
+    assert response.status_code == 409
+    name = response.text.split('id="calendar-name"')[1].split("<label")[0]
+    assert "A calendar called Berlin already exists." in name and 'aria-invalid="true"' in name
+    assert 'value="UTC"' in response.text
+
+
+def test_the_hours_are_written_in_the_agents_language(team, login, berlin) -> None:
+    calendars.update_calendar(berlin.id, actor=SYSTEM, changes=calendars.CalendarChanges(
+        periods=[{"weekday": day, "start": "09:00", "end": "18:00"}
+                 for day in ("mon", "tue", "wed", "thu", "fri")],
+        holidays=[{"date": f"2026-01-0{d}"} for d in (1, 2)], is_default=True))
+    agents.update_agent(team.admin.id, actor=SYSTEM, language="ru")
+    row = _row(login(team.admin).get(CALENDARS).text, "Berlin")
+    assert "пн–пт 09:00–18:00" in row and "2 праздничных дня" in row
+    assert "по умолчанию" in row
