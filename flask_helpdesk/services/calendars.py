@@ -13,6 +13,7 @@ the next day), which the arithmetic joins into one opening.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import typing as t
@@ -116,14 +117,21 @@ def delete_calendar(calendar_id: int, *, actor: Actor) -> None:
     require_role(actor, "admin")
     with transaction() as s:
         calendar = get_calendar(calendar_id, actor=actor)
-        users = [rule.name for rule in s.scalars(select(Rule).order_by(Rule.name))
-                 if calendar.id in rule_calendar_ids(rule)]
+        users = calendar_rules(calendar.id, actor=actor)
         if users:
             raise Conflict(_("Calendar %(name)s is used by the rule %(rule)s; change the rule"
-                             " first.", name=calendar.name, rule=users[0]))
+                             " first.", name=calendar.name, rule=users[0].name),
+                           details={"rules": [rule.id for rule in users]})
         s.execute(update(Group).where(Group.calendar_id == calendar.id).values(
             calendar_id=None))
         s.delete(calendar)
+
+
+def calendar_rules(calendar_id: int, *, actor: Actor) -> list[Rule]:
+    """The rules that name the calendar, by name (managers and admins)."""
+    require_role(actor, "manager")
+    rules = session().scalars(select(Rule).order_by(Rule.name))
+    return [rule for rule in rules if calendar_id in rule_calendar_ids(rule)]
 
 
 def rule_calendar_ids(rule: Rule) -> set[int]:
@@ -194,14 +202,30 @@ def validate_periods(value: object) -> list[dict[str, str]]:
     if not isinstance(value, list) or len(value) > MAX_PERIODS:
         raise ValidationError(_("periods must be a list of at most %(max)d periods.",
                                 max=MAX_PERIODS), field="periods")
-    parsed = sorted(_period(item) for item in value)
-    for (day, _start, end), (next_day, next_start, _end) in zip(parsed, parsed[1:],
-                                                                strict=False):
+    parsed = []
+    for index, item in enumerate(value):
+        with _at(index):
+            parsed.append((*_period(item), index))
+    parsed.sort()
+    for (day, _start, end, _i), (next_day, next_start, _end, index) in zip(
+            parsed, parsed[1:], strict=False):
         if day == next_day and next_start < end:
             raise ValidationError(_("Two periods overlap on %(weekday)s.",
-                                    weekday=WEEKDAYS[day]), field="periods")
+                                    weekday=WEEKDAYS[day]), field="periods",
+                                  details={"index": index})
     return [{"weekday": WEEKDAYS[day], "start": _hhmm(start), "end": _hhmm(end)}
-            for day, start, end in parsed]
+            for day, start, end, _i in parsed]
+
+
+@contextlib.contextmanager
+def _at(index: int, field: str | None = None) -> t.Iterator[None]:
+    """Name the list item at fault in ``details["index"]`` (and ``field`` if given)."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.details = {**exc.details, "index": index}
+        exc.field = field or exc.field
+        raise
 
 
 def _period(item: object) -> tuple[int, int, int]:
@@ -234,19 +258,24 @@ def validate_holidays(value: object) -> list[dict[str, str]]:
         raise ValidationError(_("holidays must be a list of at most %(max)d days.",
                                 max=MAX_HOLIDAYS), field="holidays")
     out: dict[str, dict[str, str]] = {}
-    for item in value:
-        if not isinstance(item, dict) or "date" not in item or set(item) - {"date", "name"}:
-            raise ValidationError(_('A holiday is an object with "date" and an optional'
-                                    ' "name".'), field="holidays")
-        try:
-            day = dt.date.fromisoformat(item["date"]).isoformat()
-        except (TypeError, ValueError):
-            raise ValidationError(_("A holiday date is YYYY-MM-DD."), field="holidays") from None
-        if day in out:
-            raise ValidationError(_("%(date)s is listed twice.", date=day), field="holidays")
-        name = v.text(item.get("name", ""), "name", max_length=100, required=False)
-        out[day] = {"date": day, "name": name}
+    for index, item in enumerate(value):
+        with _at(index, "holidays"):
+            day, name = _holiday(item)
+            if day in out:
+                raise ValidationError(_("%(date)s is listed twice.", date=day))
+            out[day] = {"date": day, "name": name}
     return [out[day] for day in sorted(out)]
+
+
+def _holiday(item: object) -> tuple[str, str]:
+    if not isinstance(item, dict) or "date" not in item or set(item) - {"date", "name"}:
+        raise ValidationError(_('A holiday is an object with "date" and an optional'
+                                ' "name".'))
+    try:
+        day = dt.date.fromisoformat(item["date"]).isoformat()
+    except (TypeError, ValueError):
+        raise ValidationError(_("A holiday date is YYYY-MM-DD.")) from None
+    return day, v.text(item.get("name", ""), "name", max_length=100, required=False)
 
 
 def referenced_calendar(value: object, field: str = "calendar_id") -> int | None:

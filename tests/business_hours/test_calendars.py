@@ -110,9 +110,29 @@ def test_a_calendar_named_by_a_rule_cannot_be_deleted(team) -> None:
         "type": "event", "on": "message.received"}, conditions={"all": [
             {"field": "business_hours", "op": "outside", "value": calendar.id}]},
         actions=[{"type": "add_tags", "tags": ["late"]}])
-    with pytest.raises(Conflict, match="After hours"):
+    with pytest.raises(Conflict, match="After hours") as info:
         calendars.delete_calendar(calendar.id, actor=team.admin)
+    assert [r.name for r in calendars.calendar_rules(calendar.id, actor=team.manager)] == [
+        "After hours"]
+    assert info.value.details == {"rules": [r.id for r in rules.list_rules(actor=SYSTEM)]}
     with pytest.raises(ValidationError, match="Calendar 999 does not exist"):
         rules.create_rule(actor=SYSTEM, name="x", when={
             "type": "time", "since": "created", "minutes": 60, "business_hours": True,
             "calendar_id": 999}, actions=[{"type": "add_tags", "tags": ["x"]}])
+
+
+@pytest.mark.parametrize(("changes", "field", "index"), [
+    ({"periods": [*WEEK, {"weekday": "mon", "start": "12:00", "end": "13:30"}]}, "periods", 3),
+    ({"periods": [WEEK[0], {"weekday": "sunday", "start": "09:00", "end": "12:00"}]},
+     "weekday", 1),
+    ({"periods": [WEEK[0], {"weekday": "mon", "start": "9", "end": "12:00"}]}, "periods", 1),
+    ({"holidays": [{"date": "2026-12-25"}, {"date": "2026-12-25"}]}, "holidays", 1),
+    ({"holidays": [{"date": "2026-01-01"}, {"date": "2026-12-25", "name": "x" * 101}]},
+     "holidays", 1),
+])
+def test_errors_name_the_period_or_holiday_at_fault(team, changes, field, index) -> None:
+    calendar = make()
+    with pytest.raises(ValidationError) as info:
+        calendars.update_calendar(calendar.id, actor=team.admin,
+                                  changes=CalendarChanges(**changes))
+    assert (info.value.field, info.value.details["index"]) == (field, index)

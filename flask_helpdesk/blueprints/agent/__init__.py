@@ -5,8 +5,8 @@ family: :mod:`.inbox` (the ticket list and bulk actions), :mod:`.ticket` (one
 ticket and its forms), :mod:`.customers` (the customer profile),
 :mod:`.templates` (reply templates and the ticket page's template picker),
 for managers :mod:`.rules` (the rule editor), and for admins :mod:`.admin`
-(groups, agents, tags) and :mod:`.admin_channels` (channel accounts, the
-quarantine). Shared
+(groups, agents, tags), :mod:`.admin_calendars` (business hours) and
+:mod:`.admin_channels` (channel accounts, the quarantine). Shared
 request handling (login, the agent check, CSRF) and template helpers are in
 :mod:`._common`.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 # Importing the page modules registers their views on ``bp``.
 from . import admin  # noqa: E402,F401
+from . import admin_calendars  # noqa: E402,F401
 from . import admin_channels  # noqa: E402,F401
 from . import customers  # noqa: E402,F401
 from . import inbox  # noqa: E402,F401

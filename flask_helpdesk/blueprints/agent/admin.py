@@ -1,8 +1,9 @@
 """Admin pages: groups, agents with their roles and API tokens, and tags.
 
-Everything under ``/admin/`` is for admins; managers may look at the group
-and agent lists (read-only), agents get 403. Channel accounts and the
-quarantine are in :mod:`.admin_channels`.
+Everything under ``/admin/`` is for admins; managers may look at the group,
+agent and calendar lists (read-only), agents get 403. Business calendars are
+in :mod:`.admin_calendars`, channel accounts and the quarantine in
+:mod:`.admin_channels`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...extension import get_state
 from ...i18n import _
 from ...models.agent import ROLES
 from ...services import agents
+from ...services import calendars
 from ...services import tags
 from ...services.permissions import require_role
 from ._common import bp
@@ -82,35 +84,37 @@ def admin_groups(*, error: HelpdeskError | None = None) -> t.Any:
     require_role(actor, "manager")
     return render_admin("groups.html", groups=agents.list_group_stats(),
                         can_edit=actor.has_role("admin"), form="create" if error else None,
-                        error=error, status=error.http_status if error else 200)
+                        error=error, status=error.http_status if error else 200,
+                        **_calendar_choices(actor))
 
 
 @bp.post("/admin/groups")
 def admin_create_group() -> t.Any:
     return submit(lambda: agents.create_group(
         actor=admin(), name=request.form.get("name", ""),
-        description=request.form.get("description", ""),
+        description=request.form.get("description", ""), **_calendar_field(),
     ), _("Group created."), url_for(".admin_groups"), lambda e: admin_groups(error=e))
 
 
 @bp.get("/admin/groups/<int:group_id>")
 def admin_group(group_id: int, *, form: str | None = None,
                 error: HelpdeskError | None = None) -> t.Any:
-    """One group: rename it, describe it, or delete it (moving its tickets)."""
-    admin()
+    """One group: rename it, describe it, choose its hours, or delete it (moving its tickets)."""
+    actor = admin()
     stats = {s.group.id: s for s in agents.list_group_stats()}
     if group_id not in stats:
         agents.get_group(group_id)  # NotFound
     return render_admin("group.html", stats=stats[group_id],
                         others=[s.group for s in stats.values() if s.group.id != group_id],
-                        form=form, error=error, status=error.http_status if error else 200)
+                        form=form, error=error, status=error.http_status if error else 200,
+                        **_calendar_choices(actor))
 
 
 @bp.post("/admin/groups/<int:group_id>")
 def admin_update_group(group_id: int) -> t.Any:
     return submit(lambda: agents.update_group(
         group_id, actor=admin(), name=request.form.get("name", ""),
-        description=request.form.get("description", ""),
+        description=request.form.get("description", ""), **_calendar_field(),
     ), _("Group saved."), url_for(".admin_group", group_id=group_id),
         lambda e: admin_group(group_id, form="edit", error=e))
 
@@ -121,6 +125,19 @@ def admin_delete_group(group_id: int) -> t.Any:
         group_id, actor=admin(), move_to=optional_int("move_to"),
     ), _("Group deleted."), url_for(".admin_groups"),
         lambda e: admin_group(group_id, form="delete", error=e))
+
+
+def _calendar_field() -> dict[str, t.Any]:
+    """The group form's business hours, if it has the field (empty: the default calendar)."""
+    if "calendar_id" not in request.form:
+        return {}
+    return {"calendar_id": optional_int("calendar_id")}
+
+
+def _calendar_choices(actor: Agent) -> dict[str, t.Any]:
+    rows = calendars.list_calendars(actor=actor)
+    return {"calendars": rows, "calendar_names": {c.id: c.name for c in rows},
+            "default_calendar": next((c for c in rows if c.is_default), None)}
 
 
 # ------------------------------------------------------------------- agents

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import calendars
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 from flask_helpdesk.services import tickets
@@ -14,7 +15,8 @@ from .conftest import csrf_from
 
 @pytest.fixture
 def ids(team) -> dict[str, int]:
-    """A ticket (visible to everyone), an account, a token, a tag and a quarantined message."""
+    """A ticket (visible to everyone), an account, a token, a tag, a quarantined message
+    and a business calendar."""
     ticket = tickets.create_ticket(actor=team.admin, customer_id=team.customer.id,
                                    subject="Help", text="Hi", tags=["printer", "vip"])
     account = channels.create_account(actor=SYSTEM, channel="test", name="main",
@@ -26,8 +28,10 @@ def ids(team) -> dict[str, int]:
     from flask_helpdesk.services import tags
 
     token, _secret = agents.create_token(actor=SYSTEM, agent_id=team.anna.id, name="ci")
+    calendar = calendars.create_calendar(actor=SYSTEM, name="Berlin", timezone="Europe/Berlin")
     return {"ticket": ticket.id, "account": account.id, "item": item.id, "token": token.id,
-            "tag": tags.find_tag("printer").id, "vip": tags.find_tag("vip").id}
+            "tag": tags.find_tag("printer").id, "vip": tags.find_tag("vip").id,
+            "calendar": calendar.id}
 
 
 def _pages(team, ids) -> list[str]:
@@ -36,6 +40,7 @@ def _pages(team, ids) -> list[str]:
         f"/helpdesk/admin/agents/{team.anna.id}", "/helpdesk/admin/tags",
         "/helpdesk/admin/channels", "/helpdesk/admin/channels/new/test",
         f"/helpdesk/admin/channels/{ids['account']}", "/helpdesk/admin/quarantine",
+        "/helpdesk/admin/calendars/new", f"/helpdesk/admin/calendars/{ids['calendar']}",
     ]
 
 
@@ -58,6 +63,10 @@ def _posts(team, ids) -> list[tuple[str, dict[str, str]]]:
         (f"/helpdesk/admin/channels/{ids['account']}", {"name": "renamed", "host": "h",
                                                         "port": "1"}),
         (f"/helpdesk/admin/quarantine/{ids['item']}/discard", {}),
+        ("/helpdesk/admin/calendars/new", {"name": "Lisbon", "timezone": "Europe/Lisbon"}),
+        (f"/helpdesk/admin/calendars/{ids['calendar']}", {"name": "Renamed",
+                                                         "timezone": "UTC"}),
+        (f"/helpdesk/admin/calendars/{ids['calendar']}/delete", {}),
     ]
 
 
