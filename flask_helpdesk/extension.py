@@ -12,6 +12,7 @@ from werkzeug.local import LocalProxy
 
 from . import config as _config
 from .plugins import manager as _manager
+from .presence import MemoryPresence
 from .presence import make_presence_store
 from .realtime import make_emitter
 from .state import HelpdeskState
@@ -116,6 +117,10 @@ class Helpdesk:
             channels=_collect_channels(pm),
             presence=make_presence_store(config.presence_url),
         )
+        # In-process sockets, or a store every web process writes: the
+        # emitter may skip batch events for tickets nobody has open.
+        if self.socketio is not None or not isinstance(state.presence, MemoryPresence):
+            state.emitter.presence = state.presence
         app.extensions[EXTENSION_KEY] = state
         if self.socketio is not None and hasattr(self.socketio, "on_namespace"):
             from .realtime import register_namespace

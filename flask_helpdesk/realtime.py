@@ -6,6 +6,14 @@ it; in a worker with :data:`HELPDESK_SOCKETIO_MESSAGE_QUEUE` set it uses a
 write-only ``SocketIO(message_queue=...)``; otherwise events are not
 broadcast. Room names: ``ticket:<id>`` and ``inbox:<group id>`` (``inbox:none``
 for tickets without a group), in the ``/helpdesk`` namespace.
+
+One commit with many events (a rule run over thousands of tickets, a bulk
+action) is broadcast as a batch: each inbox room gets ``tickets_changed``
+messages listing its changed tickets, and ticket rooms get their
+``ticket_event`` messages only for the tickets someone has open (by the
+presence store, when it is shared with the web processes). Every message
+through a message queue costs a publish, so a run over 8,000 tickets sends
+tens of messages instead of tens of thousands.
 """
 
 from __future__ import annotations
@@ -17,9 +25,14 @@ import typing as t
 
 if t.TYPE_CHECKING:
     from .events import Event
+    from .presence import PresenceStore
 
 #: The Socket.IO namespace of the helpdesk.
 NAMESPACE = "/helpdesk"
+#: More events than this in one commit are broadcast as a batch.
+BATCH_OVER = 20
+#: Ticket ids per ``tickets_changed`` message.
+CHANGED_IDS_PER_MESSAGE = 1000
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -37,8 +50,11 @@ class Emitter:
         one on a message queue), or ``None`` to broadcast nothing.
     """
 
-    def __init__(self, socketio: t.Any | None) -> None:
+    def __init__(self, socketio: t.Any | None, presence: PresenceStore | None = None) -> None:
         self.socketio = socketio
+        #: Who has which ticket open, if this store sees every web process's
+        #: sockets (else ``None``: batches go to every ticket room).
+        self.presence = presence
 
     @property
     def enabled(self) -> bool:
@@ -48,10 +64,34 @@ class Emitter:
         """Send each event to its ticket room and its group's inbox room."""
         if self.socketio is None:
             return
+        if len(events) > BATCH_OVER:
+            self._emit_batch(events)
+            return
         for event in events:
             payload = event.to_dict()
             rooms = [ticket_room(event.ticket_id), inbox_room(event.group_id)]
             self.socketio.emit("ticket_event", payload, to=rooms, namespace=NAMESPACE)
+
+    def _emit_batch(self, events: t.Sequence[Event]) -> None:
+        """``tickets_changed`` per inbox room; ``ticket_event`` where a ticket is open."""
+        assert self.socketio is not None
+        by_group: dict[int | None, dict[int, None]] = {}
+        for event in events:
+            by_group.setdefault(event.group_id, {})[event.ticket_id] = None
+        for group_id, ticket_ids in by_group.items():
+            ids = list(ticket_ids)
+            for start in range(0, len(ids), CHANGED_IDS_PER_MESSAGE):
+                self.socketio.emit("tickets_changed", {
+                    "group_id": group_id,
+                    "ticket_ids": ids[start:start + CHANGED_IDS_PER_MESSAGE]},
+                    to=inbox_room(group_id), namespace=NAMESPACE)
+        open_ = None
+        if self.presence is not None:
+            open_ = set(self.presence.on_tickets({e.ticket_id for e in events}))
+        for event in events:
+            if open_ is None or event.ticket_id in open_:
+                self.socketio.emit("ticket_event", event.to_dict(),
+                                   to=ticket_room(event.ticket_id), namespace=NAMESPACE)
 
 
 def make_emitter(socketio: t.Any | None, message_queue: str | None, *,

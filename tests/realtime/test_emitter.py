@@ -83,3 +83,43 @@ def test_note_text_is_never_broadcast(realtime, team) -> None:
     (event,) = [m["args"][0] for m in client.get_received(NAMESPACE)]
     assert event["type"] == "note.added" and "VIP" not in str(event)
     assert customers.get_customer(team.customer.id).name == "Carla Customer"
+
+
+def test_a_batch_tells_inbox_rooms_once_and_only_open_tickets_get_their_events(
+        realtime, team) -> None:
+    """A rule run over many tickets: one ``tickets_changed`` per inbox room, and
+    ``ticket_event`` only in the rooms of tickets someone has open."""
+    import time
+
+    from flask_helpdesk.extension import get_state
+    from flask_helpdesk.presence import Presence
+    from flask_helpdesk.services import automation
+    from flask_helpdesk.services import rules
+
+    app, socketio = realtime
+    made = {group.id: [tickets.create_ticket(
+        actor=SYSTEM, customer_id=team.customer.id, subject=f"Outage {i}", text="down",
+        group_id=group.id).id for i in range(n)] for group, n in ((team.support, 20),
+                                                                  (team.billing, 5))}
+    viewed, unseen = made[team.support.id][3], made[team.support.id][4]
+    get_state().presence.put(Presence(ticket_id=viewed, sid="tab-1", agent_id=team.anna.id,
+                                      name="Anna Agent", activity="viewing",
+                                      expires=time.time() + 60))
+    on_viewed = _client(app, socketio, ticket_room(viewed))
+    on_unseen = _client(app, socketio, ticket_room(unseen))
+    on_support = _client(app, socketio, inbox_room(team.support.id))
+    on_billing = _client(app, socketio, inbox_room(team.billing.id))
+    rule = rules.create_rule(actor=SYSTEM, name="outage", when={"type": "manual"},
+                             actions=[{"type": "add_tags", "tags": ["outage"]}])
+    everything = made[team.support.id] + made[team.billing.id]
+    assert automation.apply_many(automation.Spec.of(rule), everything) == (25, 0, 0)
+
+    support = on_support.get_received(NAMESPACE)
+    assert [(m["name"], m["args"][0]["ticket_ids"]) for m in support] == [
+        ("tickets_changed", made[team.support.id])]
+    assert [m["args"][0]["ticket_ids"] for m in on_billing.get_received(NAMESPACE)] == [
+        made[team.billing.id]]
+    [event] = on_viewed.get_received(NAMESPACE)
+    assert (event["name"], event["args"][0]["type"], event["args"][0]["ticket_id"]) == (
+        "ticket_event", "ticket.tags_changed", viewed)
+    assert on_unseen.get_received(NAMESPACE) == []

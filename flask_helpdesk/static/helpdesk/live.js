@@ -103,11 +103,16 @@
     var refresh = null;
     socket.on("connect", ask);
     socket.on("presence", function (data) { mark(data.ticket_id, data.agents); });
-    socket.on("ticket_event", function (ev) {
-      var row = listEl.querySelector("tr[data-ticket-id='" + ev.ticket_id + "']");
-      if (row) { row.classList.add("hd-row-changed"); }
+    var changed = function (ids) {
+      ids.forEach(function (id) {
+        var row = listEl.querySelector("tr[data-ticket-id='" + id + "']");
+        if (row) { row.classList.add("hd-row-changed"); }
+      });
       clearTimeout(refresh);
       refresh = setTimeout(function () { if (window.hdRefreshCounts) { window.hdRefreshCounts(); } }, 500);
-    });
+    };
+    socket.on("ticket_event", function (ev) { changed([ev.ticket_id]); });
+    // A batch (a rule run, a bulk action): the changed tickets of one inbox room.
+    socket.on("tickets_changed", function (data) { changed(data.ticket_ids || []); });
   }
 })();
