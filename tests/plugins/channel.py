@@ -20,6 +20,7 @@ class RecordingChannel:
     :ivar failures: Errors raised by the next calls, one each.
     :ivar always_fail: An error raised by every call while set.
     :ivar delay: Seconds each call takes (a slow mail server).
+    :ivar fail_for: Message id -> the error every call for it raises.
     """
 
     def __init__(self) -> None:
@@ -28,6 +29,7 @@ class RecordingChannel:
         self.failures: list[BaseException] = []
         self.always_fail: DeliveryError | None = None
         self.delay = 0.0
+        self.fail_for: dict[int, BaseException] = {}
         self._lock = threading.Lock()
 
     @hookimpl
@@ -44,6 +46,8 @@ class RecordingChannel:
             self.calls.append((time.monotonic(), message.attempt))
             if self.always_fail is not None:
                 raise self.always_fail
+            if message.id in self.fail_for:
+                raise self.fail_for[message.id]
             if self.failures:
                 raise self.failures.pop(0)
             self.sent.append(message)

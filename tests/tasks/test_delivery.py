@@ -226,7 +226,7 @@ def test_many_queued_replies_go_out_in_batches_and_one_failure_stops_none(
                               ("deliver_messages", (replies[3:6],)),
                               ("deliver_message", (replies[6],))]
 
-    channel.failures = [DeliveryError("no such user", permanent=True)]  # the first reply
+    channel.fail_for = {replies[0]: DeliveryError("no such user", permanent=True)}
     workers.start()
     workers.drain(lambda: all(_row(i).delivery_state in ("sent", "failed") for i in replies))
     assert [_row(i).delivery_state for i in replies] == ["failed"] + ["sent"] * 6
