@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing as t
 
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
@@ -11,9 +12,13 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
 
 from ._base import Base
 from ._base import utcnow
+
+if t.TYPE_CHECKING:
+    from .ticket import Ticket
 
 #: States of a notification's email: ``queued`` (the job will send it),
 #: ``sent``, ``skipped`` (no address, or no plugin sends agent mail: the
@@ -48,6 +53,8 @@ class AgentNotification(Base):
     email_state: Mapped[str | None] = mapped_column(String(10))
     emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     email_error: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(lazy="raise")
 
     def __repr__(self) -> str:
         return f"<AgentNotification {self.id} agent={self.agent_id} ticket={self.ticket_id}>"

@@ -20,6 +20,7 @@ import typing as t
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from ..errors import DeliveryError
 from ..errors import NotFound
@@ -277,13 +278,14 @@ def _agent(actor: Actor) -> Agent:
 
 
 def list_notifications(*, actor: Actor, limit: int = 50) -> list[AgentNotification]:
-    """The agent's own notifications: unread first, then newest first.
+    """The agent's own notifications, with their tickets: unread first, then newest first.
 
     :raises PermissionDenied: ``actor`` is not an agent.
     """
     agent = _agent(actor)
     return list(session().scalars(
-        select(AgentNotification).where(AgentNotification.agent_id == agent.id).order_by(
+        select(AgentNotification).options(joinedload(AgentNotification.ticket)).where(
+            AgentNotification.agent_id == agent.id).order_by(
             AgentNotification.read_at.is_not(None), AgentNotification.created_at.desc(),
             AgentNotification.id.desc()).limit(max(1, min(limit, LIST_LIMIT)))))
 
