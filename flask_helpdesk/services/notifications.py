@@ -185,8 +185,7 @@ def _emit(state: HelpdeskState, notified: list[Event]) -> None:
     unread = dict(session().execute(
         select(AgentNotification.agent_id, func.count()).where(
             AgentNotification.agent_id.in_(sorted(latest)),
-            AgentNotification.read_at.is_(None)).group_by(AgentNotification.agent_id)).tuples())
-    session().commit()  # end the read transaction
+            AgentNotification.read_at.is_(None)).group_by(AgentNotification.agent_id)).all())
     for agent_id, (count, event) in sorted(latest.items()):
         state.emitter.emit_to_agent(agent_id, "notification", {
             "unread": unread.get(agent_id, 0), "count": count, "ticket_id": event.ticket_id,
