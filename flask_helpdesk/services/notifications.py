@@ -237,7 +237,7 @@ def send_emails(notification_ids: t.Sequence[int], *,
             done[nid] = _record(nid, "skipped", str(_("No installed plugin sends email to"
                                                       " agents.")))
     if retry:
-        raise DeliveryError(_("%(count)d notification emails will be retried: %(error)s",
+        raise DeliveryError(_("Notification emails to retry: %(count)d (%(error)s).",
                               count=len(retry), error=retry[0]))
     return done
 

@@ -6,6 +6,7 @@ import re
 import typing as t
 
 from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import agents
 from flask_helpdesk.services import notifications
 from flask_helpdesk.services import rules
 from flask_helpdesk.services import tickets
@@ -81,6 +82,8 @@ def test_an_agent_cannot_mark_anothers_notification(team: t.Any, browse: t.Any) 
     assert notifications.unread_count(actor=team.anna) == 1
 
 
-def test_without_notifications_the_page_says_so(team: t.Any, browse: t.Any) -> None:
-    page = browse(team.anna).get("/helpdesk/notifications").text
-    assert "No notifications yet" in page and "Mark all read" not in page
+def test_the_page_is_in_the_agents_language(
+        team: t.Any, browse: t.Any) -> None:
+    agents.update_agent(team.boris.id, actor=team.boris, language="ru")
+    page = browse(team.boris).get("/helpdesk/notifications").text
+    assert "<h1>Уведомления</h1>" in page and "Уведомлений пока нет" in page

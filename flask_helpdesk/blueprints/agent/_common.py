@@ -98,7 +98,7 @@ def live_text() -> dict[str, str]:
         "agent_replied": _("%(name)s replied."), "agent_noted": _("%(name)s added a note."),
         "changed": _("%(name)s changed the ticket."),
         "notified": _("New notification: %(message)s"),
-        "notified_many": _("%(count)s new notifications."),
+        "notified_many": _("New notifications: %(count)s."),
     }
 
 

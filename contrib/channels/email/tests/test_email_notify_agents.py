@@ -111,7 +111,7 @@ def test_refusals_are_recorded_and_a_temporary_one_retried(mail_app: Flask,
     _mailbox("support", smtp_sink)
     _ticket, ids = _notified_ticket()
     smtp_sink.answer = "451 try again later"
-    with pytest.raises(DeliveryError, match="will be retried"):
+    with pytest.raises(DeliveryError, match="Notification emails to retry: 1"):
         notifications.send_emails(ids)  # the job's body: dramatiq retries it
     [row] = notifications.list_notifications(actor=team)
     assert row.email_state == "queued" and "451" in (row.email_error or "")
