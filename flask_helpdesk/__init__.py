@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # -- plugins and the channel contract
+from .channels import AgentNotice
 from .channels import DeliveryReceipt
 from .channels import Identity
 from .channels import InboundAttachment
@@ -46,6 +47,7 @@ __all__ = [
     "RetryFailed",
     "ValidationError",
     # plugins and channels
+    "AgentNotice",
     "DeliveryReceipt",
     "Event",
     "Identity",

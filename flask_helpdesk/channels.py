@@ -4,7 +4,8 @@ A channel plugin turns outside traffic into :class:`InboundMessage` values and
 hands them to :func:`flask_helpdesk.services.inbound.ingest`. For outbound
 replies, the delivery job builds an :class:`OutboundMessage` and calls the
 ``helpdesk_deliver_message`` hook; the plugin that owns the channel sends it
-and answers with a :class:`DeliveryReceipt`.
+and answers with a :class:`DeliveryReceipt`. A rule's notification of an
+agent reaches the plugin that mails agents as an :class:`AgentNotice`.
 """
 
 from __future__ import annotations
@@ -156,3 +157,27 @@ class DeliveryReceipt:
 
     external_id: str | None = None
     thread_keys: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentNotice:
+    """A rule's notification for one agent, as ``helpdesk_notify_agent_email`` receives it.
+
+    :ivar id: The notification row id (stable across retries: an idempotency key).
+    :ivar ticket_id: The ticket it is about.
+    :ivar ticket_subject: That ticket's subject.
+    :ivar message: The rule's text, filled in for the ticket.
+    :ivar actor_name: Who notified: the rule ("Rule: escalate").
+    :ivar created_at: When (naive UTC).
+    :ivar ticket_url: The ticket's absolute address in the workspace, when the
+        app knows its own (Flask's ``SERVER_NAME`` is set); otherwise ``None``
+        and the mail names the ticket by its number.
+    """
+
+    id: int
+    ticket_id: int
+    ticket_subject: str
+    message: str
+    actor_name: str
+    created_at: dt.datetime
+    ticket_url: str | None = None

@@ -7,7 +7,9 @@ transaction commits, each row becomes an immutable :class:`Event` and
 
 1. the ``helpdesk_ticket_event`` hook of every plugin (the rules engine is one);
 2. the realtime emitter (Socket.IO rooms ``ticket:<id>`` and ``inbox:<group>``);
-3. the outbox: replies waiting for delivery are sent to the delivery job.
+3. the outbox: replies waiting for delivery are sent to the delivery job;
+4. agent notifications (``rule.notified``): each recipient's tabs are told
+   (room ``agent:<id>``) and the email job is sent.
 
 A rollback dispatches nothing. One failing plugin is logged and does not stop
 the others, nor undo the committed change.
@@ -45,6 +47,8 @@ EVENT_TYPES: dict[str, str] = {
     "message.delivery_failed": "message_id, error, attempts, final, next_attempt_at",
     "customer.merged": "from_customer_id, into_customer_id",
     "template.applied": "template_id, name, message_id (a reply made from a reply template)",
+    "rule.notified": "message (filled in), to, email, recipients (agent ids),"
+                     " notification_ids",
 }
 
 #: Events that change what a customer sees or expects.
@@ -118,6 +122,10 @@ def dispatch(state: HelpdeskState, events: t.Sequence[Event]) -> None:
         from .services.outbox import enqueue
 
         enqueue(queued)  # logs a broker error: the sweeper re-sends, nothing is lost
+    if any(event.type == "rule.notified" for event in events):
+        from .services.notifications import announce
+
+        announce(state, events)
 
 
 def _call_each(state: HelpdeskState, event: Event) -> None:

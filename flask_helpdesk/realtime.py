@@ -5,7 +5,8 @@ app's :class:`Emitter`. With the host's ``SocketIO`` object the emitter uses
 it; in a worker with :data:`HELPDESK_SOCKETIO_MESSAGE_QUEUE` set it uses a
 write-only ``SocketIO(message_queue=...)``; otherwise events are not
 broadcast. Room names: ``ticket:<id>`` and ``inbox:<group id>`` (``inbox:none``
-for tickets without a group), in the ``/helpdesk`` namespace.
+for tickets without a group), and ``agent:<id>`` (every tab of one agent, for
+their notifications), in the ``/helpdesk`` namespace.
 
 One commit with many events (a rule run over thousands of tickets, a bulk
 action) is broadcast as a batch: each inbox room gets ``tickets_changed``
@@ -41,6 +42,10 @@ def ticket_room(ticket_id: int) -> str:
 
 def inbox_room(group_id: int | None) -> str:
     return f"inbox:{group_id if group_id is not None else 'none'}"
+
+
+def agent_room(agent_id: int) -> str:
+    return f"agent:{agent_id}"
 
 
 class Emitter:
@@ -92,6 +97,11 @@ class Emitter:
             if open_ is None or event.ticket_id in open_:
                 self.socketio.emit("ticket_event", event.to_dict(),
                                    to=ticket_room(event.ticket_id), namespace=NAMESPACE)
+
+    def emit_to_agent(self, agent_id: int, event: str, payload: dict[str, t.Any]) -> None:
+        """Send ``event`` to every open tab of one agent (the room ``agent:<id>``)."""
+        if self.socketio is not None:
+            self.socketio.emit(event, payload, to=agent_room(agent_id), namespace=NAMESPACE)
 
 
 def make_emitter(socketio: t.Any | None, message_queue: str | None, *,
@@ -181,7 +191,7 @@ class _Handlers:
             agent.group_ids)
         try:
             for room in [inbox_room(g) for g in groups] + [inbox_room(None),
-                                                           f"agent:{agent.id}"]:
+                                                           agent_room(agent.id)]:
                 join_room(room)
         except ValueError:  # gone before the handshake finished
             self._tabs_pop(sid)

@@ -148,6 +148,31 @@ def rules_webhook(event_id: int) -> None:
     automation.call_webhook(event_id)
 
 
+def notify_agents_email(notification_ids: list[int]) -> None:
+    """Mail rule notifications to their agents (``helpdesk_notify_agent_email``).
+
+    Idempotent: one already mailed is not mailed again. A temporary failure
+    raises, and dramatiq retries the ones still queued.
+    """
+    from .services import notifications
+
+    notifications.send_emails(notification_ids, link=_ticket_url)
+
+
+def _ticket_url(ticket_id: int) -> str | None:
+    """The absolute address of a ticket page, when the app knows its own name.
+
+    The helpdesk has no base-URL setting of its own: Flask's ``SERVER_NAME``
+    (with ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``) builds it.
+    """
+    from flask import current_app
+    from flask import url_for
+
+    if not current_app.config.get("SERVER_NAME"):
+        return None
+    return url_for("helpdesk.agent.ticket", ticket_id=ticket_id, _external=True)
+
+
 #: Core jobs: name -> (body, dramatiq actor options). Delivery errors are
 #: retried by the outbox itself (backoff recorded in the database); dramatiq's
 #: own retries only cover unexpected errors such as a lost database.
@@ -161,6 +186,8 @@ JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
     "rules_run_batch": (rules_run_batch, {"max_retries": 0}),
     "rules_webhook": (rules_webhook, {"max_retries": 5, "min_backoff": 1000,
                                       "max_backoff": 300_000}),
+    "notify_agents_email": (notify_agents_email, {"max_retries": 5, "min_backoff": 5000,
+                                                  "max_backoff": 600_000}),
 }
 
 

@@ -201,6 +201,51 @@ def test_hook_helpdesk_deliver_message_web_default(app) -> None:
     assert receipt == DeliveryReceipt(external_id="web-5")
 
 
+def test_hook_helpdesk_notify_agent_email(app_factory) -> None:
+    from flask_helpdesk import DeliveryError
+    from flask_helpdesk.services import notifications
+    from flask_helpdesk.services import rules
+
+    class Sends:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str, int]] = []
+
+        @hookimpl
+        def helpdesk_notify_agent_email(self, agent, notification) -> bool:
+            self.sent.append((agent.name, notification.message, notification.ticket_id))
+            return True
+
+    class Bounces:  # registered last, asked first; None leaves the mail to the next one
+        @hookimpl
+        def helpdesk_notify_agent_email(self, agent) -> None:
+            if agent.email.endswith("@gone.test"):
+                raise DeliveryError("mailbox gone", permanent=True)
+
+    sends = Sends()
+    app = app_factory(plugins=[sends, Bounces()])
+    with app.app_context():
+        ada = agents.create_agent(actor=SYSTEM, name="Ada", email="ada@example.com",
+                                  role="admin")
+        gil = agents.create_agent(actor=SYSTEM, name="Gil", email="gil@gone.test",
+                                  role="admin")
+        rules.create_rule(actor=SYSTEM, name="tell", enabled=True,
+                          when={"type": "event", "on": "ticket.created"},
+                          actions=[{"type": "notify", "message": "New: #{ticket_id}",
+                                    "to": "agents", "agent_ids": [ada.id, gil.id]}])
+        from flask_helpdesk.services import customers
+
+        carla = customers.create_customer(actor=SYSTEM, name="Carla")
+        ticket = tickets.create_ticket(actor=SYSTEM, customer_id=carla.id, subject="Help",
+                                       text="my order").id
+        [event] = [e for e in tickets.list_events(ticket, actor=SYSTEM)
+                   if e.type == "rule.notified"]
+        done = notifications.send_emails(event.data["notification_ids"])
+        assert sorted(done.values()) == ["failed", "sent"]
+        assert sends.sent == [("Ada", f"New: #{ticket}", ticket)]
+        [gone] = notifications.list_notifications(actor=gil)
+        assert (gone.email_state, gone.email_error) == ("failed", "mailbox gone")
+
+
 def test_hook_helpdesk_ticket_event(app_factory) -> None:
     seen = []
 

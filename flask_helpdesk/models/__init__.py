@@ -30,6 +30,7 @@ from .event import TicketEvent
 from .message import Attachment
 from .message import Message
 from .message import ThreadKey
+from .notification import AgentNotification
 from .rule import Rule
 from .rule import RuleFiring
 from .rule import RuleRun
@@ -44,6 +45,7 @@ from .view import SavedView
 
 __all__ = [
     "Agent",
+    "AgentNotification",
     "ApiToken",
     "Attachment",
     "Base",

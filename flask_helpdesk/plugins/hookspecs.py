@@ -16,6 +16,7 @@ if t.TYPE_CHECKING:
     import click
     from markupsafe import Markup
 
+    from ..channels import AgentNotice
     from ..channels import DeliveryReceipt
     from ..channels import Identity
     from ..channels import InboundMessage
@@ -294,6 +295,43 @@ def helpdesk_allow_automatic_reply(
     returns ``None`` for the others.
 
     Must not commit and must not block for long.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_notify_agent_email(
+    helpdesk: HelpdeskState, agent: Agent, notification: AgentNotice
+) -> bool | None:
+    """Email an agent a rule's notification.
+
+    Called by the ``helpdesk.notify_agents_email`` job in a worker, inside an
+    app context, after the rule that created the notification committed,
+    once per notification whose rule asked for email (the ``notify`` action's
+    ``email``, true by default) and whose agent has an address. Never called
+    during a request, nor inside a transaction.
+
+    :param helpdesk: The helpdesk of the current app.
+    :param agent: The agent to tell; ``agent.email`` is set. Read-only.
+    :param notification: What to tell: the rule's filled-in message, the
+        ticket's number and subject, and its absolute address when the app
+        knows its own (``ticket_url``, else ``None``). Read-only.
+    :return: ``True`` when this plugin sent the mail, ``None`` to leave it to
+        another plugin.
+
+    Stops at the first non-None result. When no plugin answers, the
+    notification is recorded as ``skipped`` (``email_state``, with the
+    reason in ``email_error``): it is still in the agent's workspace, and
+    that is not an error. Raise :class:`~flask_helpdesk.errors.DeliveryError`
+    for a failure: ``permanent=True`` records it as ``failed``; otherwise the
+    job retries with backoff (the error is kept meanwhile). The email channel
+    implements it (see :data:`HELPDESK_EMAIL_NOTIFY_ACCOUNT`), marking the
+    mail ``Auto-Submitted: auto-generated``.
+
+    Implementations should be idempotent (``notification.id`` is stable
+    across retries): after a crash a notification may be mailed twice. Must
+    not commit.
 
     .. versionadded:: 0.2
     """

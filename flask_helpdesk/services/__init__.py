@@ -19,6 +19,7 @@ from . import customers
 from . import drafts
 from . import inbound
 from . import messages
+from . import notifications
 from . import outbox
 from . import permissions
 from . import quarantine
@@ -65,6 +66,7 @@ __all__ = [
     "ingest",
     "ingest_batch",
     "messages",
+    "notifications",
     "outbox",
     "permissions",
     "quarantine",

@@ -90,7 +90,8 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
     now = utcnow()
     with transaction() as s:
         query = select(
-            Ticket.id, Ticket.status, Ticket.priority, Ticket.group_id, Ticket.channel,
+            Ticket.id, Ticket.status, Ticket.priority, Ticket.group_id, Ticket.assignee_id,
+            Ticket.channel,
             Ticket.account, Customer.name.label("customer_name"),
             Agent.name.label("agent_name"),
         ).join(Customer, Customer.id == Ticket.customer_id).outerjoin(
@@ -187,8 +188,31 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
 
 def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             events: list[dict[str, t.Any]], now: dt.datetime) -> None:
+    """One multi-row ``INSERT`` of every ticket's notifications, an event per ticket."""
+    from ..models import AgentNotification
+    from . import notifications
+
+    chosen = notifications.plan(action, [notifications.TicketFacts(
+        tid, row["group_id"], row["assignee_id"]) for tid, row in rows.items()])
+    texts: dict[int, str] = {}
+    params: list[dict[str, t.Any]] = []
+    owners: list[int] = []
+    for tid, row in rows.items():
+        texts[tid] = notifications.fill(action["message"], {
+            "ticket_id": tid, "customer_name": row["customer_name"] or "",
+            "agent_name": row["agent_name"] or ""})
+        mine = notifications.rows(chosen[tid], ticket_id=tid, message=texts[tid],
+                                  actor_name=spec.actor.name,
+                                  email=action.get("email", True), now=now)
+        params.extend(mine)
+        owners.extend([tid] * len(mine))
+    ids = insert_ids(s, AgentNotification.__table__, params) if params else []
+    by_ticket: dict[int, list[int]] = {}
+    for tid, nid in zip(owners, ids, strict=True):
+        by_ticket.setdefault(tid, []).append(nid)
     for tid in rows:
-        _event(events, tid, "rule.notified", {"message": action["message"]})
+        _event(events, tid, "rule.notified", notifications.event_data(
+            action, texts[tid], [a.id for a in chosen[tid]], by_ticket.get(tid, [])))
 
 
 def _tag_changes(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,

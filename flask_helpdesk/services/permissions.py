@@ -24,17 +24,19 @@ def can_see_ticket(actor: Actor, ticket: Ticket) -> bool:
 
     Managers, admins and system actors see everything.
     """
+    return can_see(actor, group_id=ticket.group_id, assignee_id=ticket.assignee_id)
+
+
+def can_see(actor: Actor, *, group_id: int | None, assignee_id: int | None) -> bool:
+    """:func:`can_see_ticket` for a ticket known by its group and assignee only
+    (set-based code that read those columns, not the ticket)."""
     if not isinstance(actor, Agent):
         return True
     if not actor.active:
         return False
     if actor.sees_all:
         return True
-    return (
-        ticket.group_id is None
-        or ticket.group_id in actor.group_ids
-        or ticket.assignee_id == actor.id
-    )
+    return group_id is None or group_id in actor.group_ids or assignee_id == actor.id
 
 
 def visible_tickets(actor: Actor) -> ColumnElement[bool]:

@@ -233,9 +233,67 @@ def _send_template(ticket_id: int, actor: SystemActor, action: dict[str, t.Any])
           template_id=template.id)
 
 
+def _notify_validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``message``, ``to`` (default ``assignee``), ``agent_ids`` (for ``agents``), ``email``.
+
+    A rule saved before ``to`` existed (``message`` only) reads as
+    ``to: assignee, email: true``.
+    """
+    from .notifications import TARGETS
+
+    unknown = sorted(set(action) - {"type", "message", "to", "agent_ids", "email"})
+    if unknown:
+        raise ValidationError(_("Action %(type)s does not take %(field)s.",
+                                type=action["type"], field=unknown[0]), field="actions")
+    out: dict[str, t.Any] = {
+        "type": "notify", "message": check_template(action.get("message"), PLACEHOLDERS,
+                                                    "message"),
+        "to": v.one_of(action.get("to", "assignee"), "to", TARGETS)}
+    email = action.get("email", True)
+    if not isinstance(email, bool):
+        raise ValidationError(_("%(field)s must be true or false.", field="email"),
+                              field="actions")
+    out["email"] = email
+    ids = action.get("agent_ids")
+    if out["to"] != "agents":
+        if ids:
+            raise ValidationError(_("Choose agents only when the notice goes to chosen"
+                                    " agents."), field="actions")
+        return out
+    if not isinstance(ids, list) or not ids:
+        raise ValidationError(_("Choose at least one agent to notify."), field="actions")
+    out["agent_ids"] = sorted({_notified_agent(x) for x in ids})
+    return out
+
+
+def _notified_agent(value: t.Any) -> int:
+    agent = referenced("agent", value)
+    if not agent.active:
+        raise ValidationError(_("%(name)s is deactivated and cannot be notified.",
+                                name=agent.name), field="actions")
+    return t.cast(int, agent.id)
+
+
 def _notify(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> None:
+    """One notification per recipient who may see the ticket, and the event naming them."""
+    from ..models import AgentNotification
+    from ..models import utcnow
+    from . import notifications
+    from ._uow import insert_ids
+
     ticket = session().get_one(Ticket, ticket_id)
-    record(ticket, "rule.notified", actor, {"message": action["message"]})
+    message = notifications.fill(action["message"], {
+        "customer_name": ticket.customer.name if ticket.customer else "",
+        "ticket_id": ticket.id, "agent_name": ticket.assignee.name if ticket.assignee else ""})
+    facts = notifications.TicketFacts(ticket.id, ticket.group_id, ticket.assignee_id)
+    recipients = notifications.plan(action, [facts])[ticket.id]
+    params = notifications.rows(recipients, ticket_id=ticket.id, message=message,
+                                actor_name=actor.name, email=action.get("email", True),
+                                now=utcnow())
+    session().flush()
+    ids = insert_ids(AgentNotification, params)
+    record(ticket, "rule.notified", actor, notifications.event_data(
+        action, message, [a.id for a in recipients], ids))
 
 
 def _url(value: t.Any) -> str:
@@ -253,10 +311,6 @@ def _webhook(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> No
     """Record the call; the rules plugin sends the job after the commit."""
     ticket = session().get_one(Ticket, ticket_id)
     record(ticket, "rule.webhook_queued", actor, {"url": action["url"]})
-
-
-def _text(value: t.Any) -> str:
-    return v.text(value, "message", max_length=TEXT_MAX)
 
 
 def _tags(value: t.Any) -> list[str]:
@@ -286,7 +340,7 @@ ACTIONS: dict[str, Action] = {
     "reply": Action(_template, _reply),
     "note": Action(_template, _note),
     "send_template": Action(_send_template_validate, _send_template),
-    "notify": Action(_fields({"message": _text}), _notify),
+    "notify": Action(_notify_validate, _notify),
     "webhook": Action(_fields({"url": _url}), _webhook),
     "out_of_hours_reply": Action(rule_business_hours.validate_action,
                                  rule_business_hours.apply_action),

@@ -70,3 +70,18 @@ def test_patch_enables_and_delete_removes(team, login) -> None:
     assert [tg.name for tg in tickets.get_ticket(ticket(team).id, actor=SYSTEM).tags] == ["new"]
     assert client.delete(f"{API}/rules/{rule['id']}", headers=headers).status_code == 204
     assert client.get(f"{API}/rules/{rule['id']}").status_code == 404
+
+
+def test_the_notify_action_takes_whom_and_email(team, login) -> None:
+    client = login(team.manager)
+    headers = _csrf(client)
+    action = {"type": "notify", "message": "Look at #{ticket_id}", "to": "agents",
+              "agent_ids": [team.anna.id], "email": False}
+    body = {"name": "Tell Anna", "when": {"type": "manual"}, "actions": [action]}
+    created = client.post(f"{API}/rules", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["actions"] == [action]
+    bad = client.post(f"{API}/rules", json={**body, "name": "Tell nobody", "actions": [
+        {**action, "agent_ids": [999]}]}, headers=headers)
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["message"] == "Agent 999 does not exist."

@@ -109,6 +109,31 @@ def test_a_manager_builds_an_event_rule_in_the_form(team: t.Any, browse: t.Any) 
     assert (got.priority_name, got.assignee_id) == ("high", team.anna.id)
 
 
+def test_the_notify_row_chooses_whom_and_email(team: t.Any, browse: t.Any) -> None:
+    manager = browse(team.manager)
+    data = _form(manager, "/helpdesk/rules/new")
+    assert 'name="a0_email" value="1" checked' in manager.get("/helpdesk/rules/new").text
+    _set(data, {"name": "Tell them", "when_type": "event", "when_on": "ticket.created",
+                 "a0_type": "notify", "a0_text": "Look at #{ticket_id}", "a0_to": "agents",
+                 "op": "save"})
+    data.pop("a0_email", None)  # "also by email" unticked
+    data.setlist("a0_agent_ids", [str(team.anna.id), "999"])
+    page = _post(manager, "/helpdesk/rules/new", data)
+    assert page.status_code == 422
+    row = page.text.split('name="a0_type"')[1].split("</li>")[0]
+    assert 'id="error-a-0"' in row and "Agent 999 does not exist." in row
+    assert f'<option value="{team.anna.id}" selected>' in row
+    data.setlist("a0_agent_ids", [str(team.anna.id), str(team.admin.id)])
+    assert _post(manager, "/helpdesk/rules/new", data).status_code == 302
+    made = rules.get_rule_by_name("Tell them", actor=SYSTEM)
+    assert made.actions == [{"type": "notify", "message": "Look at #{ticket_id}",
+                             "to": "agents", "email": False,
+                             "agent_ids": sorted([team.anna.id, team.admin.id])}]
+    again = manager.get(f"/helpdesk/rules/{made.id}").text
+    assert 'name="a0_email" value="1">' in again  # unticked, as saved
+    assert '<option value="agents" selected>' in again
+
+
 def test_a_service_error_shows_at_its_row_and_keeps_what_was_typed(
         team: t.Any, browse: t.Any) -> None:
     manager = browse(team.manager)
@@ -193,6 +218,9 @@ def test_the_form_round_trips_every_when_condition_and_action(team: t.Any, brows
         {"type": "reply", "text": "Hi {customer_name}"}, {"type": "note", "text": "Seen"},
         {"type": "send_template", "template_id": tpl.id},
         {"type": "notify", "message": "Look at #{ticket_id}"},
+        {"type": "notify", "message": "For {agent_name}", "to": "agents",
+         "agent_ids": [team.anna.id, team.manager.id], "email": False},
+        {"type": "notify", "message": "Group", "to": "group"},
         {"type": "webhook", "url": "https://hooks.example.com/x"},
         {"type": "out_of_hours_reply", "text": "Back {opens_at}", "calendar_id": cal.id,
          "language": "ru"},

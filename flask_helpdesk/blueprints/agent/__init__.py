@@ -4,6 +4,7 @@ One blueprint, ``helpdesk.agent``, whose views live in one module per page
 family: :mod:`.inbox` (the ticket list and bulk actions), :mod:`.ticket` (one
 ticket and its forms), :mod:`.customers` (the customer profile),
 :mod:`.templates` (reply templates and the ticket page's template picker),
+:mod:`.notifications` (what rules told the agent),
 for managers :mod:`.rules` (the rule editor), and for admins :mod:`.admin`
 (groups, agents, tags), :mod:`.admin_calendars` (business hours) and
 :mod:`.admin_channels` (channel accounts, the quarantine). Shared
@@ -29,6 +30,7 @@ from . import admin_calendars  # noqa: E402,F401
 from . import admin_channels  # noqa: E402,F401
 from . import customers  # noqa: E402,F401
 from . import inbox  # noqa: E402,F401
+from . import notifications  # noqa: E402,F401
 from . import rules  # noqa: E402,F401
 from . import templates  # noqa: E402,F401
 from . import ticket  # noqa: E402,F401

@@ -97,6 +97,8 @@ def live_text() -> dict[str, str]:
         "customer_wrote": _("The customer wrote a new message."),
         "agent_replied": _("%(name)s replied."), "agent_noted": _("%(name)s added a note."),
         "changed": _("%(name)s changed the ticket."),
+        "notified": _("New notification: %(message)s"),
+        "notified_many": _("New notifications: %(count)s."),
     }
 
 

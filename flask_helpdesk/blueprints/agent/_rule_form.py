@@ -134,6 +134,11 @@ ACTION_LABELS = {
     "webhook": lazy_gettext("Call a webhook"),
     "out_of_hours_reply": lazy_gettext("Out-of-hours auto-reply"),
 }
+NOTIFY_LABELS = {
+    "assignee": lazy_gettext("the assignee (or the group when unassigned)"),
+    "group": lazy_gettext("the ticket's group"),
+    "agents": lazy_gettext("chosen agents"),
+}
 STRATEGY_LABELS = {
     "agent": lazy_gettext("a named agent"),
     "round_robin": lazy_gettext("round-robin in the group"),
@@ -151,7 +156,7 @@ def blank_condition() -> Draft:
 
 def blank_action() -> Draft:
     row: Draft = {name: "" for name in ACTION_WIDGETS}
-    row.update(type="", strategy="agent")
+    row.update(type="", strategy="agent", to="assignee", agent_ids=[], email="1")
     return row
 
 
@@ -241,12 +246,14 @@ def _action_values(action: dict[str, t.Any]) -> Draft:
     row = blank_action()
     kind = str(action["type"])
     row["type"] = kind
-    if kind in ACTION_LABELS:
+    if kind == "notify":
+        row.update(text=action["message"], to=action.get("to", "assignee"),
+                   agent_ids=[str(x) for x in action.get("agent_ids", [])],
+                   email="1" if action.get("email", True) else "")
+    elif kind in ACTION_LABELS:
         for key, value in action.items():
             if key == "tags":
                 row["tags"] = " ".join(value)
-            elif key == "message":
-                row["text"] = value
             elif key in row and key != "type":
                 row[key] = "" if value is None else str(value)
     else:
@@ -280,7 +287,9 @@ def from_form(form: MultiDict[str, str]) -> Draft:
     for i in sorted(rows["a"]):
         row = blank_action()
         row.update({key: form.get(f"a{i}_{key}", row.get(key, "")) for key in (
-            "type", *ACTION_WIDGETS)})
+            "type", "to", *ACTION_WIDGETS)})
+        row.update(agent_ids=form.getlist(f"a{i}_agent_ids"),
+                   email="1" if form.get(f"a{i}_email") else "")
         actions.append(row)
     return {"name": form.get("name", ""), "enabled": bool(form.get("enabled")), "when": when,
             "conditions": conditions, "actions": actions}
@@ -406,10 +415,16 @@ def _action(row: Draft) -> dict[str, t.Any]:
         "raise_priority": {}, "add_tags": {"tags": row["tags"].replace(",", " ").split()},
         "remove_tags": {"tags": row["tags"].replace(",", " ").split()},
         "reply": {"text": row["text"]}, "note": {"text": row["text"]},
-        "notify": {"message": row["text"]}, "webhook": {"url": row["url"].strip()},
+        "webhook": {"url": row["url"].strip()},
     }
     if kind in simple:
         return {"type": kind, **simple[kind]}
+    if kind == "notify":
+        out: dict[str, t.Any] = {"type": kind, "message": row["text"], "to": row["to"],
+                                 "email": bool(row["email"])}
+        if row["to"] == "agents":
+            out["agent_ids"] = [_number(x, "agent_ids") for x in row["agent_ids"]]
+        return out
     if kind == "set_group":
         return {"type": kind, "group_id": _optional_id(optional["group_id"], "group_id")}
     if kind == "send_template":
@@ -421,7 +436,7 @@ def _action(row: Draft) -> dict[str, t.Any]:
                     "agent_id": _optional_id(row["agent_id"] or None, "agent_id")}
         return {"type": kind, "strategy": row["strategy"],
                 "group_id": _optional_id(optional["group_id"], "group_id")}
-    out: dict[str, t.Any] = {"type": kind, "text": row["text"]}  # out_of_hours_reply
+    out = {"type": kind, "text": row["text"]}  # out_of_hours_reply
     if optional["calendar_id"]:
         out["calendar_id"] = _number(optional["calendar_id"], "calendar_id")
     if row["language"]:

@@ -2,7 +2,9 @@
    Ticket page: who else is viewing or writing, a banner when something new
    arrives while you write (your draft is never replaced), a reload when you
    are not writing. Inbox: rows marked while someone works on them, counts and
-   rows refreshed as tickets change. Without Socket.IO the pages still work. */
+   rows refreshed as tickets change. Every page: the unread notifications
+   count and a polite notice when a rule notifies you. Without Socket.IO the
+   pages still work. */
 (function () {
   "use strict";
   var cfg = document.querySelector("meta[name=hd-realtime]");
@@ -16,6 +18,20 @@
   function fmt(template, values) {
     return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
   }
+
+  // -------------------------------------------- notifications (every page)
+  // The header's unread count follows; a polite live region says what came.
+  var unreadEl = document.querySelector("[data-hd-unread]");
+  var noticeEl = document.querySelector("[data-hd-notice]");
+  var noticeTimer = null;
+  socket.on("notification", function (n) {
+    if (unreadEl) { unreadEl.textContent = String(n.unread); unreadEl.hidden = !n.unread; }
+    if (!noticeEl) { return; }
+    noticeEl.textContent = n.count > 1 ? fmt(text.notified_many, {count: n.count})
+      : fmt(text.notified, {message: n.message});
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () { noticeEl.textContent = ""; }, 15000);
+  });
 
   // ------------------------------------------------------------ ticket page
   var ticketEl = document.querySelector("[data-hd-ticket]");

@@ -24,6 +24,11 @@
         if (fits && !firstFit) { firstFit = o; }
       });
       if (op.selectedOptions.length && op.selectedOptions[0].disabled && firstFit) { firstFit.selected = true; }
+    } else if (value === "notify") {
+      var to = row.querySelector("[data-role=notify-to]").value;
+      row.querySelectorAll("[data-notify-to]").forEach(function (el) {
+        el.hidden = words(el.getAttribute("data-notify-to")).indexOf(to) < 0;
+      });
     } else if (value === "assign") {
       var strategy = row.querySelector("[data-role=strategy]").value;
       row.querySelectorAll("[data-strategy]").forEach(function (el) {

@@ -1,4 +1,5 @@
-"""The email channel's hooks: declare the channel, its config, sending, commands, jobs."""
+"""The email channel's hooks: declare the channel, its config, sending (replies and
+agent notifications), commands, jobs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from . import oauth2
 from . import smtp
 
 if t.TYPE_CHECKING:
+    from flask_helpdesk import AgentNotice
     from flask_helpdesk import InboundMessage
     from flask_helpdesk import OutboundMessage
 
@@ -89,14 +91,12 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_INTERNAL_DOMAINS": (),
         "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
         "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
+        "HELPDESK_EMAIL_NOTIFY_ACCOUNT": None,
     }
 
 
-@hookimpl
-def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None:
-    if message.channel != "email":
-        return None
-    account = channels.find_account("email", message.account, actor=SYSTEM)
+def _smtp_settings(account: t.Any) -> smtp.SmtpSettings:
+    """How ``account`` sends: its SMTP settings, with a fresh OAuth2 token if it uses one."""
     config = channels.account_config(account)
     settings = smtp.SmtpSettings.from_config(config)
     if oauth2.uses_oauth2(config, "smtp"):
@@ -105,11 +105,69 @@ def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None
         except ChannelError as exc:
             raise DeliveryError(exc.message) from exc
         settings = dataclasses.replace(settings, oauth2_token=token)
+    return settings
+
+
+@hookimpl
+def helpdesk_deliver_message(message: OutboundMessage) -> DeliveryReceipt | None:
+    if message.channel != "email":
+        return None
+    account = channels.find_account("email", message.account, actor=SYSTEM)
+    settings = _smtp_settings(account)
     mail = smtp.build_message(message, from_address=settings.from_address,
                               from_name=settings.from_name, automatic=message.automatic)
     smtp.send(mail, settings)
     message_id = smtp.message_id(mail)
     return DeliveryReceipt(external_id=message_id, thread_keys=(message_id,))
+
+
+@hookimpl
+def helpdesk_notify_agent_email(helpdesk: t.Any, agent: t.Any, notification: AgentNotice
+                                ) -> bool | None:
+    """Mail a rule's notification to the agent through the notify account's SMTP server.
+
+    The account is :data:`HELPDESK_EMAIL_NOTIFY_ACCOUNT`, else the first
+    enabled email account by name; with none, ``None`` (not sent: the
+    notification stays in the workspace).
+    """
+    account = _notify_account(helpdesk.config["HELPDESK_EMAIL_NOTIFY_ACCOUNT"])
+    if account is None:
+        return None
+    settings = _smtp_settings(account)
+    with _language(agent.language):
+        mail = smtp.build_notice(notification, to=(agent.name, agent.email),
+                                 from_address=settings.from_address,
+                                 from_name=settings.from_name)
+    smtp.send(mail, settings)
+    return True
+
+
+def _notify_account(name: str | None) -> t.Any:
+    """The account named by the setting, or the first enabled one.
+
+    :raises DeliveryError: The named account does not exist or is disabled
+        (permanent: a setting to fix).
+    """
+    if name:
+        try:
+            account = channels.find_account("email", name, actor=SYSTEM)
+        except NotFound:
+            account = None
+        if account is None or not account.enabled:
+            raise DeliveryError(_("HELPDESK_EMAIL_NOTIFY_ACCOUNT names %(name)s, which is no"
+                                  " enabled email account.", name=name), permanent=True)
+        return account
+    found = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
+    return found[0] if found else None
+
+
+def _language(code: str | None) -> t.ContextManager[None]:
+    """The agent's language for the mail's words (the default one when unset)."""
+    import contextlib
+
+    from flask_babel import force_locale
+
+    return force_locale(code) if code else contextlib.nullcontext()
 
 
 @hookimpl

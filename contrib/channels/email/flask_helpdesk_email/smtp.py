@@ -1,6 +1,7 @@
 """Sending replies over SMTP: building the RFC 5322 message and handing it to a server.
 
-:func:`build_message` is pure; :func:`send` does the I/O with :mod:`smtplib`
+:func:`build_message` (a reply) and :func:`build_notice` (a notification to an
+agent) are pure; :func:`send` does the I/O with :mod:`smtplib`
 and turns every failure into :class:`~flask_helpdesk.DeliveryError` (a 5xx
 answer is permanent, anything else is retried by the core's outbox).
 """
@@ -21,6 +22,7 @@ from flask_helpdesk import DeliveryError
 from flask_helpdesk.i18n import gettext as _
 
 if t.TYPE_CHECKING:
+    from flask_helpdesk import AgentNotice
     from flask_helpdesk import OutboundMessage
 
 #: Security modes of an SMTP connection.
@@ -117,6 +119,31 @@ def build_message(
         maintype, _sep, subtype = attachment.content_type.partition("/")
         msg.add_attachment(attachment.read(), maintype=maintype or "application",
                            subtype=subtype or "octet-stream", filename=attachment.filename)
+    return msg
+
+
+def build_notice(notice: AgentNotice, *, to: tuple[str, str], from_address: str,
+                 from_name: str = "", ticket_token: str = "[#{id}]") -> EmailMessage:
+    """The plain-text email telling an agent about a rule's notification.
+
+    Marked ``Auto-Submitted: auto-generated`` (RFC 3834): no auto-responder
+    answers it. The ticket is linked when ``notice.ticket_url`` is known,
+    otherwise named by its number.
+
+    :param to: The agent's name and address.
+    """
+    msg = EmailMessage(policy=email.policy.SMTP)
+    domain = from_address.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg["From"] = email.utils.formataddr((from_name or notice.actor_name, from_address))
+    msg["To"] = email.utils.formataddr(to)
+    token = ticket_token.format(id=notice.ticket_id)
+    msg["Subject"] = f"{token} {notice.ticket_subject or notice.message[:60]}".strip()
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Helpdesk-Notification"] = str(notice.id)
+    where = notice.ticket_url or _("Ticket #%(id)s in the helpdesk", id=notice.ticket_id)
+    msg.set_content(f"{notice.message}\n\n{where}\n\n-- \n{notice.actor_name}\n")
     return msg
 
 
