@@ -125,11 +125,14 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
     """Batches of ``(source, raw)`` in order, with their parsed messages (or the error's text).
 
     Parsing is pure, so a pool of forked processes parses the next batches
-    while this process stores the current one, when there are at least
-    :data:`POOL_MIN_BATCHES` batches (a smaller import is parsed here). When the batch it needs next
-    is not parsed yet, this process parses a later one itself rather than
-    wait, so parsing and storing share the CPUs. At most ``workers + 1``
-    batches are with the pool at a time.
+    while this process stores the current one (an import of fewer than
+    :data:`POOL_MIN_BATCHES` batches is parsed here). The children are forked
+    from this process, so they import nothing: with ``spawn`` or
+    ``forkserver`` each would import the parser's dependencies (Flask and the
+    helpdesk) first. When the batch it needs next is not parsed yet, this
+    process parses a later one itself rather than wait, so parsing and
+    storing share the CPUs. At most ``workers + 1`` batches are with the
+    pool at a time.
     """
     chunks: t.Iterator[list[tuple[str, bytes]]] = _chunked(
         ((s, r) for path in paths for s, r in iter_raw(path)), batch)
