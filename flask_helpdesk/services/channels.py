@@ -37,8 +37,6 @@ import json
 import re
 import typing as t
 
-from cryptography.fernet import Fernet
-from cryptography.fernet import InvalidToken
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -59,6 +57,9 @@ from ._uow import session
 from ._uow import transaction
 from .agents import get_group
 from .permissions import require_role
+
+if t.TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 #: Longest error text kept on an account.
 ERROR_MAX = 2000
@@ -172,6 +173,8 @@ def account_secrets(account: ChannelAccount) -> dict[str, t.Any]:
     """
     if not account.secrets:
         return {}
+    from cryptography.fernet import InvalidToken
+
     try:
         plain = _fernet().decrypt(account.secrets.encode("ascii"))
     except InvalidToken:
@@ -507,6 +510,9 @@ def _encrypt(secrets: t.Mapping[str, t.Any]) -> str:
 
 
 def _fernet() -> Fernet:
+    """The cipher of account secrets (``cryptography`` is imported by the first use)."""
+    from cryptography.fernet import Fernet
+
     key = get_state().config.secret_key
     if not key:
         raise ValidationError(_("Set HELPDESK_SECRET_KEY (or SECRET_KEY) to store secrets."),

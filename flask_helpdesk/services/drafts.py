@@ -21,8 +21,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
 from ..errors import Conflict
 from ..errors import PermissionDenied
@@ -41,10 +39,6 @@ from ._uow import Actor
 from ._uow import session
 from ._uow import transaction
 from .tickets import require_visible
-
-#: ``INSERT ... ON CONFLICT`` of the databases that have it.
-_UPSERTS: dict[str, t.Callable[[t.Any], t.Any]] = {
-    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 #: The history event a sent draft of each kind becomes.
 SENT_EVENTS = {"reply": "message.replied", "note": "note.added"}
@@ -206,9 +200,22 @@ def _refuse_if_sent_since(ticket_id: int, agent: Agent, kind: str, seen: int) ->
             details={"event_id": newest})
 
 
+def _upsert_insert(dialect: str) -> t.Callable[[t.Any], t.Any] | None:
+    """``INSERT ... ON CONFLICT`` of the databases that have it (the dialect imported here)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    return None
+
+
 def _upsert(s: t.Any, key: dict[str, t.Any], values: dict[str, t.Any]) -> None:
     """Insert or update one draft atomically (two tabs may save at once)."""
-    insert = _UPSERTS.get(s.get_bind(mapper=Draft).dialect.name)
+    insert = _upsert_insert(s.get_bind(mapper=Draft).dialect.name)
     if insert is not None:
         statement = insert(Draft).values(**key, **values)
         s.execute(statement.on_conflict_do_update(

@@ -14,9 +14,6 @@ from flask import request
 from flask_babel import format_timedelta
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from flask_wtf.csrf import validate_csrf
-from wtforms import ValidationError as CsrfError
 
 from ...channels import InboundAttachment
 from ...errors import HelpdeskError
@@ -59,6 +56,11 @@ def _require_agent() -> Response | None:
     if _agent_or_none() is None:
         abort(403)
     if request.method == "POST":
+        # Flask-WTF and WTForms are imported by the first form, not by every
+        # process that creates the app (the CLI, the workers).
+        from flask_wtf.csrf import validate_csrf
+        from wtforms import ValidationError as CsrfError
+
         try:
             validate_csrf(request.form.get("csrf_token"), time_limit=CSRF_TIME_LIMIT)
         except CsrfError as exc:
@@ -66,10 +68,17 @@ def _require_agent() -> Response | None:
     return None
 
 
+def csrf_token() -> str:
+    """A CSRF token for the agent pages' forms (template global ``hd_csrf_token``)."""
+    from flask_wtf.csrf import generate_csrf
+
+    return t.cast(str, generate_csrf())
+
+
 @bp.context_processor
 def _context() -> dict[str, t.Any]:
     return {
-        "hd_agent": _agent_or_none(), "hd_csrf_token": generate_csrf,
+        "hd_agent": _agent_or_none(), "hd_csrf_token": csrf_token,
         "hd_locale": str(get_locale() or "en"), "hd_status_label": tickets.status_label,
         "hd_priority_label": _priority_label, "STATUSES": STATUSES, "PRIORITIES": PRIORITIES,
         "hd_channels": get_state().channels, "hd_ago": ago,

@@ -156,6 +156,8 @@ _WORD = re.compile(
 )
 _WORD_GAP = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
+#: A raw 8-bit byte of a header, as ``surrogateescape`` keeps it.
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
 
 
 def raw_bytes(value: str) -> bytes:
@@ -181,7 +183,7 @@ def decode_header(
         return ""
     notes = warnings if warnings is not None else []
     value = _FOLD.sub(" ", str(value))
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not value.isascii() and _RAW_BYTE.search(value):
         value = _decode_8bit(raw_bytes(value), fallback, notes, what)
     if "=?" in value:
         value = _decode_words(value, notes, what)

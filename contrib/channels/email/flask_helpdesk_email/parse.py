@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import email
 import email.utils
+import functools
 import hashlib
 import mimetypes
 import re
@@ -133,12 +134,12 @@ class _Parser:
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """``(display name, address)`` pairs of every ``name`` header."""
-        values = [self._bounded(name, v) for v in self.msg.get_all(name) or ()]
+        values = tuple(self._bounded(name, v) for v in self.msg.get_all(name) or ())
         try:
-            pairs = email.utils.getaddresses(values)
+            pairs = _getaddresses(values) if values else ()
         except Exception:  # noqa: BLE001
             self.warnings.append(f"{name}: unparsable address list")
-            pairs = []
+            pairs = ()
         out = []
         for display, address in pairs[:MAX_ADDRESSES]:
             display = decode_header(display, self.warnings, fallback=self.charset, what=name)
@@ -461,6 +462,17 @@ def _ids(value: str) -> list[str]:
 
 def _bare_ids(value: str) -> list[str]:
     return [w.strip("<>,;") for w in value.split() if "@" in w and "<" not in w]
+
+
+@functools.lru_cache(maxsize=256)
+def _getaddresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """:func:`email.utils.getaddresses`, remembered: mail to one mailbox repeats its headers.
+
+    The stdlib's address parser is pure Python and the slowest part of
+    reading the headers; the ``To`` of most messages, and the ``From`` of a
+    conversation, are the same text again.
+    """
+    return tuple(email.utils.getaddresses(list(values)))
 
 
 def _normalize_address(address: str) -> str:

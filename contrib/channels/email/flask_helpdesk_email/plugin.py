@@ -243,7 +243,8 @@ def email_group() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--account", default="", help="Account name the messages belong to.")
 @click.option("--workers", type=int, default=None,
-              help="Processes that parse mail (default: CPUs - 1; 0: none).")
+              help="Processes that parse mail (default: CPUs - 1; 0: none). An import"
+                   " of two batches (400 messages) or fewer parses without them.")
 def import_command(paths: tuple[str, ...], account: str, workers: int | None) -> None:
     """Import .eml files, Maildir folders and mbox files, keeping their dates.
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import mailbox
+import multiprocessing
+import typing as t
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask_helpdesk_email.archive import import_paths
 from test_email_fetch import all_messages
@@ -110,6 +113,20 @@ def test_import_leaves_out_oversized_files_and_answers_nobody(
         assert [a.filename for a in inbound.attachments] == ["small.log"]
         assert note.kind == "note" and "huge.bin (293 KB)" in note.text
         assert outbox.sweep() == [] and outbox.stats().get("queued", 0) == 0
+
+
+def test_a_small_import_starts_no_parsing_pool(mail_app: Flask, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args: t.Any) -> t.NoReturn:
+        raise AssertionError("a pool was started for two batches")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_pool)
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"m{i}.eml").write_bytes(mail(f"Mail {i}", message_id=f"<s{i}@x.org>"))
+    stats = import_paths([str(folder)], batch=4, workers=2)
+    assert (stats.imported, stats.tickets, stats.quarantined) == (8, 8, 0)
 
 
 def test_import_with_a_parsing_pool_gives_the_same_tickets(mail_app: Flask,
