@@ -99,7 +99,8 @@ def run(db: str, args: argparse.Namespace) -> dict[str, t.Any]:
     fired = {r["fired"] for r in runs}
     assert len(fired) == 1, f"copies disagree: {runs}"
     return {
-        "db": db, "tickets": args.tickets, "fired": fired.pop(),
+        "db": db, "tickets": args.tickets, "apply_threads": args.apply_threads,
+        "fired": fired.pop(),
         "pass1_s": round(statistics.median(r["pass1_s"] for r in runs), 3),
         "pass2_s": round(statistics.median(r["pass2_s"] for r in runs), 3),
         "statements_per_ticket": runs[0]["statements_per_ticket"],
