@@ -32,13 +32,13 @@ if t.TYPE_CHECKING:
 
     from .intake import Prepared
 
-#: Messages committed together by an import.
+#: At most this many messages are committed together by an import.
 BATCH = 200
-#: Batches an import needs before it starts a parsing pool. Forking the
-#: workers and stopping them costs about 40 ms, the parse of a batch of 200
-#: about 100 ms, and the first batch is parsed before anything can be stored
-#: anyway: with one or two batches the pool costs more than it saves.
-POOL_MIN_BATCHES = 3
+#: Messages parsed together, by this process or by a worker of the pool.
+CHUNK = 50
+#: Chunks an import needs before it starts a parsing pool. Forking a worker
+#: and stopping it costs about 10 ms, the parse of a chunk about 25 ms.
+POOL_MIN_CHUNKS = 2
 
 
 @dataclasses.dataclass
@@ -87,26 +87,28 @@ def iter_raw(path: str) -> t.Iterator[tuple[str, bytes]]:
 
 def import_paths(
     paths: t.Iterable[str], *, account: str = "", ticket_token: str = r"\[#(\d+)\]",
-    batch: int = BATCH, workers: int | None = None,
+    batch: int = BATCH, workers: int | None = None, chunk: int = CHUNK,
 ) -> ImportStats:
     """Ingest every message under ``paths`` (see :func:`iter_raw`).
 
     Messages go through the account's :class:`~flask_helpdesk_email.intake.Intake`
     (its group, sender filters and attachment limits; the ``HELPDESK_EMAIL_*``
     keys without an account) but nobody gets an automatic answer. They are
-    committed ``batch`` at a time (:func:`flask_helpdesk.services.ingest_batch`);
-    a message that fails goes to the quarantine alone.
+    committed at most ``batch`` at a time
+    (:func:`flask_helpdesk.services.ingest_batch`); a message that fails goes
+    to the quarantine alone.
 
     :param account: Name of the email account the mail belongs to, if any.
     :param workers: Processes that parse while the batches are stored
         (default: one fewer than the CPUs, at least one; ``0`` parses here).
-        An import of fewer than :data:`POOL_MIN_BATCHES` batches starts none.
+        An import of fewer than :data:`POOL_MIN_CHUNKS` chunks starts none.
+    :param chunk: Messages a worker parses at a time (at most ``batch``).
     """
     found = _account(account)
     intake = Intake(found, channels.account_config(found) if found else {},
                     ticket_token=ticket_token, automatic_replies=False)
     stats = ImportStats()
-    for items, parsed in _parsed(paths, intake, batch, workers):
+    for items, parsed in _parsed(paths, intake, batch, workers, chunk):
         _import_batch(intake, items, parsed, stats)
     return stats
 
@@ -120,57 +122,78 @@ def _account(name: str) -> ChannelAccount | None:
         return None
 
 
-def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | None
-            ) -> t.Iterator[tuple[list[tuple[str, bytes]], list[InboundMessage | str]]]:
+def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | None,
+            chunk: int) -> t.Iterator[tuple[list[tuple[str, bytes]], list[InboundMessage | str]]]:
     """Batches of ``(source, raw)`` in order, with their parsed messages (or the error's text).
 
-    Parsing is pure, so a pool of forked processes parses the next batches
-    while this process stores the current one (an import of fewer than
-    :data:`POOL_MIN_BATCHES` batches is parsed here). The children are forked
-    from this process, so they import nothing: with ``spawn`` or
+    Parsing is pure, so a pool of forked processes parses the next chunks of
+    ``chunk`` messages while this process stores what is parsed. The children
+    are forked from this process, so they import nothing: with ``spawn`` or
     ``forkserver`` each would import the parser's dependencies (Flask and the
-    helpdesk) first. When the batch it needs next is not parsed yet, this
-    process parses a later one itself rather than wait, so parsing and
-    storing share the CPUs. At most ``workers + 1`` batches are with the
-    pool at a time.
+    helpdesk) first. This process parses the first chunk itself while the
+    pool starts on the next ones, and whenever the chunk it needs next is not
+    parsed yet it parses a later one rather than wait, so parsing and storing
+    share the CPUs. Each batch handed on is the run of parsed chunks at the
+    head, at most ``batch`` messages: the first is small, so storing starts
+    early, and later ones grow as parsing gets ahead of storing. At most
+    ``2 * workers`` chunks are with the pool at a time. An import of fewer
+    than :data:`POOL_MIN_CHUNKS` chunks (or ``workers=0``) is parsed here, in
+    batches of ``batch``.
     """
-    chunks: t.Iterator[list[tuple[str, bytes]]] = _chunked(
-        ((s, r) for path in paths for s, r in iter_raw(path)), batch)
-    if workers is None:
-        workers = max(1, (os.cpu_count() or 1) - 1)
-
     def parse(items: list[tuple[str, bytes]]) -> list[InboundMessage | str]:
         return _parse_all([r for _s, r in items], intake.account_name, intake.ticket_token)
 
-    head = list(itertools.islice(chunks, POOL_MIN_BATCHES)) if workers > 0 else []
-    chunks = itertools.chain(head, chunks)
-    if (workers <= 0 or len(head) < POOL_MIN_BATCHES
+    mails = ((s, r) for path in paths for s, r in iter_raw(path))
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) - 1)
+    size = max(1, min(chunk, batch))
+    chunks = _chunked(mails, size)
+    head = list(itertools.islice(chunks, POOL_MIN_CHUNKS)) if workers > 0 else []
+    if (workers <= 0 or len(head) < POOL_MIN_CHUNKS
             or "fork" not in multiprocessing.get_all_start_methods()):
-        for items in chunks:
+        rest = itertools.chain((m for items in head for m in items), mails)
+        for items in _chunked(rest, batch):
             yield items, parse(items)
         return
-    numbered = enumerate(chunks)
-    queued: dict[int, tuple[list[tuple[str, bytes]], t.Any]] = {}
-    done: dict[int, tuple[list[tuple[str, bytes]], list[InboundMessage | str]]] = {}
-    following = 0
+    numbered = enumerate(itertools.chain(head, chunks))
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for index, items in itertools.islice(numbered, workers + 1):
-            queued[index] = (items, pool.apply_async(_parse_all, (
-                [r for _s, r in items], intake.account_name, intake.ticket_token)))
-        while queued or done:
-            if following in done:
-                yield done.pop(following)
+        inflight: dict[int, tuple[list[tuple[str, bytes]], t.Any]] = {}
+        ready: dict[int, tuple[list[tuple[str, bytes]], list[InboundMessage | str]]] = {}
+
+        def top_up() -> None:
+            while len(inflight) < 2 * workers and (more := next(numbered, None)) is not None:
+                inflight[more[0]] = (more[1], pool.apply_async(_parse_all, (
+                    [r for _s, r in more[1]], intake.account_name, intake.ticket_token)))
+
+        first, first_items = next(numbered)
+        top_up()
+        ready[first] = (first_items, parse(first_items))
+        following = first
+        while inflight or ready:
+            items_out: list[tuple[str, bytes]] = []
+            parsed_out: list[InboundMessage | str] = []
+            while following in ready or (
+                    following in inflight and inflight[following][1].ready()):
+                if following in ready:
+                    items, parsed = ready[following]
+                else:
+                    items, parsed = inflight[following][0], inflight[following][1].get()
+                if items_out and len(items_out) + len(items) > batch:
+                    ready[following] = (items, parsed)
+                    break
+                ready.pop(following, None)
+                inflight.pop(following, None)
+                items_out += items
+                parsed_out += parsed
+                following += 1
+                top_up()
+            if items_out:
+                yield items_out, parsed_out
+            elif (later := next(numbered, None)) is not None:
+                ready[later[0]] = (later[1], parse(later[1]))  # work instead of waiting
             else:
-                items, job = queued[following]
-                if not job.ready() and (later := next(numbered, None)) is not None:
-                    done[later[0]] = (later[1], parse(later[1]))  # work instead of waiting
-                    continue
-                del queued[following]
-                yield items, job.get()
-                if (more := next(numbered, None)) is not None:
-                    queued[more[0]] = (more[1], pool.apply_async(_parse_all, (
-                        [r for _s, r in more[1]], intake.account_name, intake.ticket_token)))
-            following += 1
+                items, job = inflight.pop(following)
+                ready[following] = (items, job.get())
 
 
 def _chunked(items: t.Iterable[tuple[str, bytes]], size: int

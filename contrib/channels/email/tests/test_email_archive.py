@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_helpdesk_email import archive
 from flask_helpdesk_email.archive import import_paths
 from test_email_fetch import all_messages
 from test_email_fetch import all_tickets
@@ -118,19 +119,27 @@ def test_import_leaves_out_oversized_files_and_answers_nobody(
 def test_a_small_import_starts_no_parsing_pool(mail_app: Flask, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     def no_pool(*args: t.Any) -> t.NoReturn:
-        raise AssertionError("a pool was started for two batches")
+        raise AssertionError("a pool was started for one chunk")
 
     monkeypatch.setattr(multiprocessing, "get_context", no_pool)
     folder = tmp_path / "eml"
     folder.mkdir()
     for i in range(8):
         (folder / f"m{i}.eml").write_bytes(mail(f"Mail {i}", message_id=f"<s{i}@x.org>"))
-    stats = import_paths([str(folder)], batch=4, workers=2)
+    stats = import_paths([str(folder)], batch=10, workers=2)
     assert (stats.imported, stats.tickets, stats.quarantined) == (8, 8, 0)
 
 
-def test_import_with_a_parsing_pool_gives_the_same_tickets(mail_app: Flask,
-                                                           tmp_path: Path) -> None:
+def test_import_with_a_parsing_pool_gives_the_same_tickets(
+        mail_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored: list[list[str]] = []
+    real = archive._import_batch
+
+    def record(intake: t.Any, items: list[tuple[str, bytes]], *args: t.Any) -> None:
+        stored.append([Path(source).name for source, _raw in items])
+        real(intake, items, *args)
+
+    monkeypatch.setattr(archive, "_import_batch", record)
     folder = tmp_path / "eml"
     folder.mkdir()
     for i in range(30):
@@ -139,8 +148,11 @@ def test_import_with_a_parsing_pool_gives_the_same_tickets(mail_app: Flask,
             raw = raw.replace(b"Message-ID:", f"In-Reply-To: <p{i - i % 3}@x.org>\n"
                               "Message-ID:".encode())
         (folder / f"m{i:02}.eml").write_bytes(raw)
-    stats = import_paths([str(folder)], batch=4, workers=2)
+    stats = import_paths([str(folder)], batch=4, chunk=2, workers=2)
     assert (stats.imported, stats.tickets, stats.quarantined) == (30, 10, 0)
+    # in order, chunks of two grouped into commits of at most four
+    assert [name for names in stored for name in names] == [f"m{i:02}.eml" for i in range(30)]
+    assert max(map(len, stored)) <= 4
     tickets = all_tickets()
     assert [t.subject for t in tickets] == [f"Mail {i}" for i in range(0, 30, 3)]
     texts = [m.text for m in all_messages(tickets[1].id)]
