@@ -215,3 +215,32 @@ def run_all() -> dict[str, dict[str, dict[str, bool]]]:
             body = (CORPUS / source / entry["file"]).read_text(encoding="utf-8")
             report[source][entry["file"]] = check_reply(entry, body)
     return report
+
+
+def rate_table(report: dict[str, dict[str, dict[str, bool]]]) -> list[str]:
+    """The pass rates of :func:`run_all`'s report: a line per source, then the totals."""
+    fields = (*MESSAGE_FIELDS, *REPLY_FIELDS)
+    width = max(map(len, report)) + 2
+    lines = ["source".ljust(width) + "".join(f.rjust(15) for f in fields) + "          all"]
+    totals = {f: [0, 0] for f in (*fields, "all")}
+    for source, files in report.items():
+        row = source.ljust(width)
+        for field in (*fields, "all"):
+            results = [
+                all(r.values()) if field == "all" else r[field]
+                for r in files.values()
+                if (r if field == "all" else field in r)
+            ]
+            totals[field][0] += sum(results)
+            totals[field][1] += len(results)
+            cell = f"{sum(results)}/{len(results)}" if results else "-"
+            row += cell.rjust(15 if field != "all" else 13)
+        lines.append(row)
+    row = "total".ljust(width)
+    for field in (*fields, "all"):
+        passed, count = totals[field]
+        row += f"{passed}/{count} {100 * passed / max(count, 1):.0f}%".rjust(
+            15 if field != "all" else 13
+        )
+    lines.append(row)
+    return lines
