@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import mailbox
 import multiprocessing
+import os
 import typing as t
 from email.utils import format_datetime
 from pathlib import Path
@@ -157,3 +158,24 @@ def test_import_with_a_parsing_pool_gives_the_same_tickets(
     assert [t.subject for t in tickets] == [f"Mail {i}" for i in range(0, 30, 3)]
     texts = [m.text for m in all_messages(tickets[1].id)]
     assert texts == ["Привет 3", "Привет 4", "Привет 5"]
+
+
+def test_a_parsing_process_that_dies_loses_nothing(
+        mail_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    importer, real = os.getpid(), archive.parse_message
+
+    def parse(raw: bytes, **kwargs: t.Any) -> t.Any:
+        if os.getpid() != importer:
+            os._exit(9)  # a worker of the pool is killed in the middle of a chunk
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(archive, "parse_message", parse)
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"m{i:02}.eml").write_bytes(mail(f"Mail {i}", message_id=f"<k{i}@x.org>"))
+    stats = import_paths([str(folder)], batch=4, chunk=2, workers=1)
+    assert (stats.imported, stats.tickets, stats.quarantined) == (12, 12, 0)
+    assert [t.subject for t in all_tickets()] == [f"Mail {i}" for i in range(12)]
+    assert "A parsing process of the import died" in caplog.text
