@@ -45,6 +45,7 @@ from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 
+from . import _tls
 from . import intake
 from . import oauth2
 from .flood import STATE as FLOOD_STATE
@@ -59,6 +60,8 @@ ACK_KEYWORD = "$HelpdeskImported"
 BATCH = 50
 #: Most bytes fetched per IMAP command (a large message is fetched alone).
 BATCH_BYTES = 32 * 1024 * 1024
+#: ``imap_security`` values: implicit TLS, STARTTLS, plain (loopback only).
+SECURITY = ("tls", "starttls", "plain")
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
@@ -160,21 +163,28 @@ class _Run:
 def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None) -> BaseMailBox:
     """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret).
 
-    With ``imap_auth: "xoauth2"`` it logs in with the token of the
-    ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+    The server's certificate is checked against the system's CAs, or those of
+    ``imap_ca_file``; ``imap_security: "plain"`` is refused unless the host is
+    a loopback address. With ``imap_auth: "xoauth2"`` it logs in with the
+    token of the ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+
+    :raises ChannelError: Plain IMAP to another host, an unknown security
+        mode, or a certificate that cannot be verified.
     """
     host, port = str(config["imap_host"]), int(config["imap_port"])
     security = str(config.get("imap_security", "tls"))
-    context = ssl.create_default_context()
-    if not config.get("imap_verify", True):
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    check_security(host, security)
     mb: BaseMailBox
-    if security == "tls":
-        mb = MailBox(host, port, timeout=30, ssl_context=context)
-    elif security == "starttls":
-        mb = MailBoxStartTls(host, port, timeout=30, ssl_context=context)
-    else:
-        mb = MailBoxUnencrypted(host, port, timeout=30)
+    try:
+        if security == "plain":
+            mb = MailBoxUnencrypted(host, port, timeout=30)
+        else:
+            context = _tls.context(verify=bool(config.get("imap_verify", True)),
+                                   ca_file=str(config.get("imap_ca_file") or ""))
+            box = MailBox if security == "tls" else MailBoxStartTls
+            mb = box(host, port, timeout=30, ssl_context=context)
+    except ssl.SSLCertVerificationError as exc:
+        raise _tls.verify_failed("imap", host, exc) from exc
     try:
         if oauth2.uses_oauth2(config, "imap"):
             mb.xoauth2(str(config["imap_username"]), oauth2.token(account, "imap"),
@@ -191,6 +201,18 @@ def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None
     if typ == "OK" and data and data[-1]:
         mb.client.capabilities = tuple(data[-1].decode().upper().split())
     return mb
+
+
+def check_security(host: str, security: str) -> None:
+    """Refuse an ``imap_security`` that is unknown, or plain to a host off this machine.
+
+    :raises ChannelError: With the reason, for the account's health.
+    """
+    if security not in SECURITY:
+        raise ChannelError(_("Unknown IMAP security %(mode)s.", mode=security))
+    if security == "plain" and not _tls.loopback(host):
+        raise ChannelError(_("Plain IMAP is allowed only to a loopback address; use tls or"
+                             " starttls."))
 
 
 def _poll_folder(mb: BaseMailBox, run: _Run, folder: str) -> None:

@@ -42,7 +42,7 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
 #: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
 def _security() -> list[tuple[str, str]]:
     return [("tls", "TLS"), ("starttls", "STARTTLS"),
-            ("plain", _("None (SMTP: loopback servers only)"))]
+            ("plain", _("None (loopback servers only)"))]
 
 
 @hookimpl
@@ -60,6 +60,9 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
         field("imap_port", _("IMAP port"), "number", required=True, default=993),
         field("imap_security", _("IMAP security"), "select", choices=_security(), default="tls"),
         field("imap_verify", _("Check the IMAP server's certificate"), "checkbox", default=True),
+        field("imap_ca_file", _("CA certificate file (IMAP)"), help=_(
+            "PEM file on the helpdesk's server of the CA that signed the server's certificate,"
+            " trusted instead of the system's CAs; empty for a public certificate.")),
         field("imap_username", _("IMAP username"), required=True),
         field("imap_password", _("IMAP password"), "password", secret=True, required=True),
         field("folders", _("Folders to read"), "textarea", multiple=True, default=["INBOX"],
@@ -69,6 +72,9 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
         field("smtp_security", _("SMTP security"), "select", choices=_security(),
               default="starttls"),
         field("smtp_verify", _("Check the SMTP server's certificate"), "checkbox", default=True),
+        field("smtp_ca_file", _("CA certificate file (SMTP)"), help=_(
+            "PEM file on the helpdesk's server of the CA that signed the server's certificate,"
+            " trusted instead of the system's CAs; empty for a public certificate.")),
         field("smtp_username", _("SMTP username"), help=_("Empty when the server needs no login.")),
         field("smtp_password", _("SMTP password"), "password", secret=True),
         field("from_address", _("Replies come from (address)"), required=True),
