@@ -77,6 +77,8 @@ class FetchOptions:
     :ivar lease: Seconds an account stays locked for one poll.
     :ivar flood_limit: Messages a minute from one sender before their new
         tickets go to spam (``0``: no limit).
+    :ivar poll_limit: Most messages fetched from one account in one poll
+        (``0``: no limit); what is left is the account's backlog.
     """
 
     backfill_days: int = 14
@@ -85,6 +87,7 @@ class FetchOptions:
     ticket_token: str = r"\[#(\d+)\]"
     lease: float = 600
     flood_limit: int = 20
+    poll_limit: int = 0
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> FetchOptions:
@@ -94,16 +97,18 @@ class FetchOptions:
             ack_folder=str(config["HELPDESK_EMAIL_ACK_FOLDER"]),
             ticket_token=str(config["HELPDESK_EMAIL_TICKET_TOKEN"]),
             flood_limit=int(config["HELPDESK_EMAIL_FLOOD_LIMIT"]),
+            poll_limit=int(config["HELPDESK_EMAIL_POLL_LIMIT"] or 0),
         )
 
 
 @dataclasses.dataclass
 class PollStats:
-    """What one poll of an account did."""
+    """What one poll of an account did; ``backlog``: new messages left for the next poll."""
 
     fetched: int = 0
     ingested: int = 0
     quarantined: int = 0
+    backlog: int = 0
     locked: bool = False
 
 
@@ -122,7 +127,7 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
         with connect(run.settings, account) as mb:
             for folder in run.settings.get("folders") or ["INBOX"]:
                 _poll_folder(mb, run, str(folder))
-        channels.record_success(account.id)
+        channels.record_success(account.id, backlog=run.stats.backlog)
         run.report_flood()
     except ChannelError as exc:
         channels.record_error(account.id, error=exc.message)
@@ -146,6 +151,16 @@ class _Run:
         self.meter = FloodMeter(channels.get_cursor(account.id, FLOOD_STATE),
                                 options.flood_limit)
         self.intake = intake.Intake(account, self.settings, ticket_token=options.ticket_token)
+        #: Messages this poll may still fetch (``None``: no limit).
+        self.budget: int | None = options.poll_limit or None
+
+    def take(self, uids: list[int]) -> list[int]:
+        """The first of ``uids`` that fit in the poll's budget; the rest is backlog."""
+        taken = uids if self.budget is None else uids[:self.budget]
+        if self.budget is not None:
+            self.budget -= len(taken)
+        self.stats.backlog += len(uids) - len(taken)
+        return taken
 
     def save_meter(self) -> None:
         if self.meter.changed:
@@ -216,29 +231,47 @@ def check_security(host: str, security: str) -> None:
 
 
 def _poll_folder(mb: BaseMailBox, run: _Run, folder: str) -> None:
+    """Fetch the folder's new messages (or, first, those of the backfill window).
+
+    While a backfill is not done (a poll limit cut it short) the cursor keeps
+    its ``since`` date, so the next polls go on with the window and not with
+    older mail that has higher UIDs.
+    """
     mb.folder.set(folder)
     uidvalidity = int(mb.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
     cursor = channels.get_cursor(run.account.id, folder)
     if cursor.get("uidvalidity") == uidvalidity:
         last = int(cursor.get("last_uid", 0))
+        since = cursor.get("since")
         _reack(mb, [int(u) for u in cursor.get("unacked", ())], run.options)
-        uids = [int(u) for u in mb.uids(f"UID {last + 1}:*") if int(u) > last]
     else:
-        since = dt.date.today() - dt.timedelta(days=run.options.backfill_days)
-        uids = [int(u) for u in mb.uids(f"SINCE {since.strftime('%d-%b-%Y')}")]
-        channels.set_cursor(run.account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
-    for batch in _batches(mb, sorted(uids)):
+        last = 0
+        day = dt.date.today() - dt.timedelta(days=run.options.backfill_days)
+        since = day.strftime("%d-%b-%Y")
+        channels.set_cursor(run.account.id, folder,
+                            {"uidvalidity": uidvalidity, "last_uid": 0, "since": since})
+    query = f"UID {last + 1}:*" + (f" SINCE {since}" if since else "")
+    found = sorted(int(u) for u in mb.uids(query) if int(u) > last)
+    uids = run.take(found)
+    base = {"uidvalidity": uidvalidity, **({"since": since} if since else {})}
+    if since and len(uids) == len(found):
+        base.pop("since")  # the window is read once this poll is done
+    for batch in _batches(mb, uids):
         if not channels.claim_account(run.account.id, owner=run.owner,
                                       seconds=run.options.lease):
             raise ChannelError(_("Another fetcher took over account %(name)s.",
                                  name=run.account.name))
         fetched = _fetch(mb, batch)
         run.stats.fetched += len(fetched)
-        _store_batch(run, folder, uidvalidity, [
+        _store_batch(run, folder, base, [
             (uid, raw, run.meter.hit(_sender_hint(raw), when)) for uid, raw, when in fetched])
         _pause_for_tests()
         _ack(mb, [uid for uid, _r, _w in fetched], run.options)
         run.save_meter()
+    if since and "since" not in base and not uids:
+        state = channels.get_cursor(run.account.id, folder)
+        state.pop("since", None)
+        channels.set_cursor(run.account.id, folder, state)
 
 
 def _batches(mb: BaseMailBox, uids: list[int]) -> t.Iterator[list[int]]:
@@ -291,7 +324,7 @@ def _sender_hint(raw: bytes) -> str:
     return email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
 
 
-def _store_batch(run: _Run, folder: str, uidvalidity: int,
+def _store_batch(run: _Run, folder: str, base: dict[str, t.Any],
                  batch: list[tuple[int, bytes, bool]]) -> None:
     """Parse and ingest one fetched batch in one transaction with the cursor's advance.
 
@@ -314,7 +347,7 @@ def _store_batch(run: _Run, folder: str, uidvalidity: int,
         if upto:
             uids = [uid for uid, _r, _f in batch[:upto]]
             channels.set_cursor(run.account.id, folder, {
-                "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+                **base, "last_uid": uids[-1], "unacked": uids})
 
     results = run.intake.store([p for _i, p in ready], finish=finish)
     for (position, _p), result in zip(ready, results, strict=True):
@@ -325,7 +358,7 @@ def _store_batch(run: _Run, folder: str, uidvalidity: int,
             run.stats.ingested += 1
     uids = [uid for uid, _r, _f in batch]
     channels.set_cursor(run.account.id, folder, {
-        "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+        **base, "last_uid": uids[-1], "unacked": uids})
 
 
 def _quarantine(run: _Run, folder: str, uid: int, raw: bytes, error: Exception) -> None:

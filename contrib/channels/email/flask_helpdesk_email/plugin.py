@@ -89,6 +89,7 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_POLL_INTERVAL": 60,
         "HELPDESK_EMAIL_IDLE_TIMEOUT": 300,
         "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
+        "HELPDESK_EMAIL_POLL_LIMIT": 0,
         "HELPDESK_EMAIL_ACK_MODE": "flag",
         "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
         "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 50 * 1024 * 1024,
@@ -275,7 +276,8 @@ def poll_command(account: str | None) -> None:
     options = FetchOptions.from_config(get_state().config.values)
     for name, stats in poll_all(options, account).items():
         click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
-                   f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))
+                   f" quarantined={stats.quarantined} backlog={stats.backlog}"
+                   + (" locked" if stats.locked else ""))
 
 
 @email_group.command("idle")
