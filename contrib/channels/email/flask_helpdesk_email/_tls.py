@@ -37,8 +37,9 @@ def loopback(host: str) -> bool:
 
 def verify_failed(service: str, host: str, exc: ssl.SSLCertVerificationError) -> ChannelError:
     """The error of a certificate the client does not trust, with what to do about it."""
+    setting = service + "_ca_file"
     return ChannelError(_(
         "The certificate of %(service)s server %(host)s could not be verified (%(reason)s)."
         " If it is signed by a private CA, set %(setting)s to that CA's PEM file.",
         service=service.upper(), host=host, reason=exc.verify_message or str(exc),
-        setting=f"{service}_ca_file"))
+        setting=setting))

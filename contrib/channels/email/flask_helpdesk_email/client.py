@@ -46,6 +46,7 @@ from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 
 from . import _tls
+from . import accounts
 from . import intake
 from . import oauth2
 from .flood import STATE as FLOOD_STATE
@@ -146,7 +147,7 @@ class _Run:
 
     def __init__(self, account: ChannelAccount, options: FetchOptions, owner: str) -> None:
         self.account, self.options, self.owner = account, options, owner
-        self.settings = channels.account_config(account)
+        self.settings = accounts.account_config(account)
         self.stats = PollStats()
         self.meter = FloodMeter(channels.get_cursor(account.id, FLOOD_STATE),
                                 options.flood_limit)
@@ -399,7 +400,7 @@ def _pause_for_tests() -> None:
 def poll_all(options: FetchOptions, name: str | None = None) -> dict[str, PollStats]:
     """Poll every enabled email account (or the one named ``name``)."""
     if name is not None:
-        accounts = [channels.find_account("email", name, actor=SYSTEM)]
+        found = [channels.find_account("email", name, actor=SYSTEM)]
     else:
-        accounts = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
-    return {account.name: poll_account(account, options) for account in accounts}
+        found = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
+    return {account.name: poll_account(account, options) for account in found}

@@ -19,6 +19,7 @@ from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
+from . import accounts
 from . import hookspecs
 from . import oauth2
 from . import smtp
@@ -99,12 +100,13 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
         "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
         "HELPDESK_EMAIL_NOTIFY_ACCOUNT": None,
+        "HELPDESK_EMAIL_ACCOUNTS": (),
     }
 
 
 def _smtp_settings(account: t.Any) -> smtp.SmtpSettings:
     """How ``account`` sends: its SMTP settings, with a fresh OAuth2 token if it uses one."""
-    config = channels.account_config(account)
+    config = accounts.account_config(account)
     settings = smtp.SmtpSettings.from_config(config)
     if oauth2.uses_oauth2(config, "smtp"):
         try:
@@ -204,7 +206,7 @@ def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundM
         token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
         found_intake = intake.Intake(None, {}, ticket_token=token, automatic_replies=False)
         return dataclasses.replace(found_intake.prepare(raw).message, account=account)
-    return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
+    return intake.prepare(raw, account=found, settings=accounts.account_config(found)).message
 
 
 @hookimpl
@@ -222,6 +224,7 @@ def poll_all_job() -> None:
     The account lease keeps a slow poll and the next period from fetching at once.
     """
     state = get_state()
+    accounts.sync_config_accounts(state.config.values)
     for account in channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True):
         state.jobs.send("email_poll", account.id)
 
@@ -273,11 +276,33 @@ def poll_command(account: str | None) -> None:
     from .client import FetchOptions
     from .client import poll_all
 
-    options = FetchOptions.from_config(get_state().config.values)
+    config = get_state().config.values
+    _echo_errors(accounts.sync_config_accounts(config))
+    options = FetchOptions.from_config(config)
     for name, stats in poll_all(options, account).items():
         click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
                    f" quarantined={stats.quarantined} backlog={stats.backlog}"
                    + (" locked" if stats.locked else ""))
+
+
+@email_group.command("accounts")
+def accounts_command() -> None:
+    """Apply HELPDESK_EMAIL_ACCOUNTS to the database and list the email accounts."""
+    report = accounts.sync_config_accounts(get_state().config.values)
+    for label, names in (("created", report.created), ("updated", report.updated),
+                         ("released", report.released)):
+        if names:
+            click.echo(f"{label}: {', '.join(names)}")
+    _echo_errors(report)
+    for account in channels.list_accounts(actor=SYSTEM, channel="email"):
+        source = channels.managed_by(account) or "database"
+        state = "enabled" if account.enabled else "disabled"
+        click.echo(f"{account.name}\t{source}\t{state}\tbacklog={account.backlog}")
+
+
+def _echo_errors(report: accounts.SyncReport) -> None:
+    for name, error in report.errors.items():
+        click.echo(f"HELPDESK_EMAIL_ACCOUNTS {name}: {error}", err=True)
 
 
 @email_group.command("idle")
