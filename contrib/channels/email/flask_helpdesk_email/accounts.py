@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from flask_helpdesk import ChannelError
 from flask_helpdesk import NotFound
 from flask_helpdesk import get_state
 from flask_helpdesk.i18n import gettext as _
@@ -100,6 +101,12 @@ def sync_config_accounts(config: t.Mapping[str, t.Any]) -> SyncReport:
 
 
 def _apply(name: str, entry: t.Mapping[str, t.Any], report: SyncReport) -> None:
+    from .client import check_security
+
+    try:
+        check_security(str(entry.get("imap_host", "")), str(entry.get("imap_security", "tls")))
+    except ChannelError as exc:
+        raise ValueError(exc.message) from exc
     settings = {k: v for k, v in entry.items() if k not in _ACCOUNT_KEYS and not is_secret(k)}
     settings[channels.MANAGED_BY] = CONFIG
     fields: dict[str, t.Any] = {"group_id": _group_id(entry.get("group")), "settings": settings,

@@ -101,3 +101,13 @@ def test_an_account_removed_from_the_config_is_disabled_and_editable_again(
         assert not account.enabled and channels.managed_by(account) == ""
         admin = agents.list_agents()[0]
         channels.update_account(account.id, actor=admin, enabled=True)
+
+
+def test_a_configured_account_with_plain_imap_to_another_host_is_not_applied(
+        mail_app_factory: t.Any, dovecot: Dovecot) -> None:
+    app = mail_app_factory(HELPDESK_EMAIL_ACCOUNTS=[
+        _entry(dovecot, group=None, imap_host="192.0.2.1")])
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["helpdesk", "email", "accounts"])
+        assert "support: Plain IMAP is allowed only to a loopback address" in result.output
+        assert channels.list_accounts(actor=SYSTEM) == []
