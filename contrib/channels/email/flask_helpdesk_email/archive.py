@@ -26,6 +26,7 @@ from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 
+from .accounts import account_config
 from .intake import Intake
 from .parse import parse_message
 
@@ -110,7 +111,7 @@ def import_paths(
     :param chunk: Messages a worker parses at a time (at most ``batch``).
     """
     found = _account(account)
-    intake = Intake(found, channels.account_config(found) if found else {},
+    intake = Intake(found, account_config(found) if found else {},
                     ticket_token=ticket_token, automatic_replies=False)
     stats = ImportStats()
     for items, parsed in _parsed(paths, intake, batch, workers, chunk):
