@@ -166,36 +166,29 @@ KNOWN_REPLY_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
     },
     ("github-email_reply_parser", "email_1_2.txt"): {"first_fragment": EMAIL_REPLY},
     ("github-email_reply_parser", "email_1_3.txt"): {"fragments": EMAIL_REPLY},
-    ("github-email_reply_parser", "email_1_4.txt"): {"fragments": EMAIL_REPLY},
-    ("github-email_reply_parser", "email_1_6.txt"): {"fragments": EMAIL_REPLY},
-    ("github-email_reply_parser", "email_1_7.txt"): {"fragments": EMAIL_REPLY},
     ("github-email_reply_parser", "email_2_1.txt"): {"visible_reply": NOT_ANALYSED},
-    ("github-email_reply_parser", "email_one_is_not_on.txt"): {"fragments": NOT_ANALYSED},
     ("github-email_reply_parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
-    ("zapier-email-reply-parser", "email_1_4.txt"): {"fragments": EMAIL_REPLY},
-    ("zapier-email-reply-parser", "email_1_6.txt"): {"fragments": EMAIL_REPLY},
-    ("zapier-email-reply-parser", "email_1_7.txt"): {"fragments": EMAIL_REPLY},
     ("zapier-email-reply-parser", "email_2_1.txt"): {"visible_reply": NOT_ANALYSED},
     ("zapier-email-reply-parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
-    ("crisp-email-reply-parser", "correct_sig.txt"): {"fragments": NOT_ANALYSED},
     ("crisp-email-reply-parser", "email_2.txt"): {
         "first_fragment": NOT_ANALYSED, "contains": NOT_ANALYSED, "fragments": NOT_ANALYSED,
     },
-    ("crisp-email-reply-parser", "email_4.txt"): {"fragments": NOT_ANALYSED},
     ("crisp-email-reply-parser", "email_6.txt"): {"fragments": NOT_ANALYSED},
     ("crisp-email-reply-parser", "email_emoji.txt"): {"visible_reply": NOT_ANALYSED},
-    ("crisp-email-reply-parser", "email_one_is_not_on.txt"): {"fragments": NOT_ANALYSED},
+    ("crisp-email-reply-parser", "email_reply_header.txt"): {
+        "fragments": "the 3-line header 'On Wed, Dec 9, Mister Example' / '<addr>' / 'wrote:' "
+        "is cut from its second line; the first stays in the text",
+    },
     ("crisp-email-reply-parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
     ("crisp-email-reply-parser", "email_with_regards.txt"): {
         "first_fragment": "closings such as 'Regards,' are not treated as a signature",
     },
-    ("crisp-email-reply-parser", "sig_no_empty_line.txt"): {"fragments": NOT_ANALYSED},
     **{
         ("crisp-email-reply-parser", name): {"first_fragment": NOT_ANALYSED}
         for name in (
