@@ -157,7 +157,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
         "from": NO_ADDRESS,
         "body": "the returned headers of a DSN are an attachment (returned-headers.txt)",
     },
-    ("talon", "android.eml"): {"visible_reply": NOT_ANALYSED},
     ("talon", "thunderbird.eml"): {"visible_reply": NOT_ANALYSED},
 }
 KNOWN_REPLY_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
@@ -166,23 +165,16 @@ KNOWN_REPLY_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
     },
     ("github-email_reply_parser", "email_1_2.txt"): {"first_fragment": EMAIL_REPLY},
     ("github-email_reply_parser", "email_1_3.txt"): {"fragments": EMAIL_REPLY},
-    ("github-email_reply_parser", "email_2_1.txt"): {"visible_reply": NOT_ANALYSED},
     ("github-email_reply_parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
-    ("zapier-email-reply-parser", "email_2_1.txt"): {"visible_reply": NOT_ANALYSED},
     ("zapier-email-reply-parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
     ("crisp-email-reply-parser", "email_2.txt"): {
         "first_fragment": NOT_ANALYSED, "contains": NOT_ANALYSED, "fragments": NOT_ANALYSED,
     },
-    ("crisp-email-reply-parser", "email_6.txt"): {"fragments": NOT_ANALYSED},
     ("crisp-email-reply-parser", "email_emoji.txt"): {"visible_reply": NOT_ANALYSED},
-    ("crisp-email-reply-parser", "email_reply_header.txt"): {
-        "fragments": "the 3-line header 'On Wed, Dec 9, Mister Example' / '<addr>' / 'wrote:' "
-        "is cut from its second line; the first stays in the text",
-    },
     ("crisp-email-reply-parser", "email_sent_from_my_not_signature.txt"): {
         "visible_reply": "'Sent from my desk, ...' is taken for a mobile signature",
     },
@@ -193,9 +185,6 @@ KNOWN_REPLY_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
         ("crisp-email-reply-parser", name): {"first_fragment": NOT_ANALYSED}
         for name in (
             "email_24.txt", "email_7.txt", "email_8.txt", "email_9.txt",
-            "email_danish_dash_separator.txt", "email_fr_multiline.txt", "email_german_3.txt",
-            "email_gmail_split_line_from.txt", "email_ios_outlook_fr.txt", "email_italian.txt",
-            "email_norwegian_gmail.txt", "email_tricky_5_mixed_languages.txt",
         )
     },
 }
