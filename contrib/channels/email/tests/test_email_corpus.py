@@ -74,8 +74,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
     ("php-mime-mail-parser", "m0124.eml"): {
         "from": "unbalanced quotes in the display name are read differently",
     },
-    ("zbateson-mail-mime-parser", "github-102-02.eml"): {"subject": NOT_ANALYSED},
-    ("zbateson-mail-mime-parser", "m0009.eml"): {"subject": NOT_ANALYSED},
     ("zbateson-mail-mime-parser", "m0018.eml"): {
         "attachments": "the entry lists no names but the source counts 3 attachments; "
         "we return the 3 images",

@@ -82,6 +82,22 @@ def test_raw_8bit_headers_are_decoded() -> None:
     assert msg.text == "Olá"
 
 
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"Jos\xe9 Garc\xeda", "José García"),
+        (b"Heinz M\xfcller", "Heinz Müller"),
+        ("Иван Петров".encode("koi8-r"), "Иван Петров"),
+        ("주문 확인".encode("cp949"), "주문 확인"),
+    ],
+)
+def test_raw_8bit_header_without_any_charset(raw: bytes, text: str) -> None:
+    # No charset in the message: the detector's reading of a short header is
+    # kept when it names a charset mailers write, else chosen among those.
+    msg = parse_message(b"From: a@example.test\r\nSubject: " + raw + b"\r\n\r\nHello\r\n")
+    assert msg.subject == text
+
+
 def test_unlabelled_8bit_body_is_guessed() -> None:
     body = "Добрый день! Не работает вход в личный кабинет, помогите пожалуйста.\n"
     msg = parse_message(mail(BASIC, raw=body.encode("cp1251")))
