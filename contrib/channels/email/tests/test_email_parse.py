@@ -316,6 +316,19 @@ def test_rfc2231_filename_and_attached_message() -> None:
     assert msg.attachments[1].data.rstrip().endswith(b"old body")
 
 
+def test_line_break_in_a_filename_is_a_space() -> None:
+    # "Kontoutskrift 1506\nBedriftskonto.pdf", base64 in an encoded word
+    word = "=?UTF-8?B?S29udG91dHNrcmlmdCAxNTA2CkJlZHJpZnRza29udG8ucGRm?="
+    raw = mail(
+        f"{BASIC}\nMIME-Version: 1.0\nContent-Type: application/pdf\n"
+        f'Content-Disposition: attachment; filename="{word}"',
+        "%PDF\n",
+    )
+    assert [a.filename for a in parse_message(raw).attachments] == [
+        "Kontoutskrift 1506 Bedriftskonto.pdf"
+    ]
+
+
 def test_uuencoded_body_becomes_attachment() -> None:
     import binascii
 
