@@ -61,6 +61,15 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
     "koi8-r": ("koi8_u",),
 }
 
+#: Legacy charsets mailers write unlabelled 8-bit header bytes in, most common
+#: first. On a short header the detector may pick a code page no mailer uses
+#: (HP Roman-8: "Fr—sche" for "Frösche"); then the best of these is taken.
+HEADER_CHARSETS = (
+    "cp1252", "cp1250", "cp1251", "koi8_r", "cp932", "euc_jp", "gb18030", "big5", "cp949",
+    "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp874",
+)
+
+
 def codec_for(label: str | None) -> str | None:
     """Return the Python codec name for a MIME charset label, or ``None``.
 
@@ -77,12 +86,16 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
-def guess(data: bytes) -> str | None:
+def guess(data: bytes, likely: tuple[str, ...] = ()) -> str | None:
     """Guess the text of unlabelled or mislabelled 8-bit bytes.
 
     UTF-8 is tried first (the most common mislabelling, also when a few bytes
     are broken, e.g. a name cut in the middle of a character), then
     charset-normalizer.
+
+    :param likely: Codecs expected here, most common first. When the
+        detector picks another one, it chooses again among these, and of
+        equally good readings the first one wins.
     """
     text = _mostly_utf8(data)
     if text is not None:
@@ -91,9 +104,24 @@ def guess(data: bytes) -> str | None:
         import charset_normalizer  # only for unlabelled 8-bit text: keeps start-up short
 
         best = charset_normalizer.from_bytes(data).best()
+        if best is not None and likely and _rank(best.encoding, likely) == len(likely):
+            found = charset_normalizer.from_bytes(data, cp_isolation=list(likely))
+            tied = [m for m in found if (m.chaos, m.coherence) == _score(found.best())]
+            best = min(tied, key=lambda m: _rank(m.encoding, likely), default=best)
     except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
         best = None
     return str(best) if best is not None else None
+
+
+def _score(match: t.Any) -> tuple[float, float] | None:
+    return None if match is None else (match.chaos, match.coherence)
+
+
+def _rank(encoding: str, likely: tuple[str, ...]) -> int:
+    """Position of ``encoding`` in ``likely``; ``len(likely)`` when absent."""
+    names = [codecs.lookup(c).name for c in likely]
+    name = codecs.lookup(encoding).name
+    return names.index(name) if name in names else len(names)
 
 
 def _mostly_utf8(data: bytes) -> str | None:
@@ -201,7 +229,7 @@ def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str)
             return data.decode(codec)
         except UnicodeDecodeError:
             pass
-    return guess(data) or data.decode("cp1252", "replace")
+    return guess(data, HEADER_CHARSETS) or data.decode("cp1252", "replace")
 
 
 def _decode_words(value: str, notes: list[str], what: str) -> str:

@@ -291,7 +291,8 @@ class _Parser:
                     email.utils.unquote(str(value)), self.warnings, fallback=self.charset,
                     what="filename",
                 )
-            name = " ".join(re.sub(r"[\x00-\x1f\x7f]", "", name).split())
+            # A line break or tab in a name separates words: it becomes a space.
+            name = " ".join(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", name).split())
             if name:
                 return name
         return None

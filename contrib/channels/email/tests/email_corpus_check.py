@@ -19,7 +19,11 @@ rules follow the corpus README:
   after stripping (``compare: exact`` is also compared stripped: the parser
   never returns surrounding blank lines), ``visible_reply_contains`` /
   ``_excludes`` and fragment patterns of hidden fragments are looked for in
-  the text / in what was cut.
+  the text / in what was cut. A fragment is hidden as the entry's
+  ``fragments.hidden`` or ``fragment_flags`` say; when the entry says
+  nothing, fragment 0 is the new text and later fragments are the quote
+  (in the email_reply_parser model, what follows the reply is hidden unless
+  the test says otherwise).
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ def check_reply(entry: dict[str, t.Any], body: str, *, keep_signature: bool = Fa
     visible = reply.text
     if keep_signature and reply.signature:
         visible = visible + "\n\n" + reply.signature
-    hidden = reply.quoted + "\n" + reply.signature
+    hidden = "\n".join(part for part in (reply.quoted, reply.signature) if part)
     out: Result = {}
     expected = entry.get("visible_reply")
     if expected is None and entry.get("other_source_expectation"):
@@ -172,8 +176,7 @@ def check_reply(entry: dict[str, t.Any], body: str, *, keep_signature: bool = Fa
 
 
 def _fragment_checks(entry: dict[str, t.Any], visible: str, hidden: str) -> list[bool]:
-    flags = entry.get("fragments") or {}
-    hidden_flags = flags.get("hidden") or []
+    hidden_flags = _hidden_flags(entry)
     checks = []
     items = [(int(i), re.escape(s)) for i, s in entry.get("fragment_contains", [])]
     items += [(int(i), p) for i, p in entry.get("fragment_patterns", [])]
@@ -182,9 +185,18 @@ def _fragment_checks(entry: dict[str, t.Any], visible: str, hidden: str) -> list
     for index, pattern in items:
         ruby = pattern.startswith("(?m)")
         regex = re.compile(pattern[4:] if ruby else pattern, re.M if ruby else 0)
-        is_hidden = index < len(hidden_flags) and hidden_flags[index]
+        is_hidden = hidden_flags.get(index, index > 0)
         checks.append(bool(regex.search(hidden if is_hidden else visible)))
     return checks
+
+
+def _hidden_flags(entry: dict[str, t.Any]) -> dict[int, bool]:
+    """Fragment index -> hidden, for the fragments the entry flags."""
+    flags = dict(enumerate((entry.get("fragments") or {}).get("hidden") or []))
+    for item in entry.get("fragment_flags") or []:
+        if "hidden" in item:
+            flags[int(item["index"])] = bool(item["hidden"])
+    return flags
 
 
 def _as_list(value: t.Any) -> list[str]:

@@ -82,6 +82,22 @@ def test_raw_8bit_headers_are_decoded() -> None:
     assert msg.text == "Olá"
 
 
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"Jos\xe9 Garc\xeda", "José García"),
+        (b"Heinz M\xfcller", "Heinz Müller"),
+        ("Иван Петров".encode("koi8-r"), "Иван Петров"),
+        ("주문 확인".encode("cp949"), "주문 확인"),
+    ],
+)
+def test_raw_8bit_header_without_any_charset(raw: bytes, text: str) -> None:
+    # No charset in the message: the detector's reading of a short header is
+    # kept when it names a charset mailers write, else chosen among those.
+    msg = parse_message(b"From: a@example.test\r\nSubject: " + raw + b"\r\n\r\nHello\r\n")
+    assert msg.subject == text
+
+
 def test_unlabelled_8bit_body_is_guessed() -> None:
     body = "Добрый день! Не работает вход в личный кабинет, помогите пожалуйста.\n"
     msg = parse_message(mail(BASIC, raw=body.encode("cp1251")))
@@ -298,6 +314,19 @@ def test_rfc2231_filename_and_attached_message() -> None:
         ("Old one.eml", "message/rfc822"),
     ]
     assert msg.attachments[1].data.rstrip().endswith(b"old body")
+
+
+def test_line_break_in_a_filename_is_a_space() -> None:
+    # "Kontoutskrift 1506\nBedriftskonto.pdf", base64 in an encoded word
+    word = "=?UTF-8?B?S29udG91dHNrcmlmdCAxNTA2CkJlZHJpZnRza29udG8ucGRm?="
+    raw = mail(
+        f"{BASIC}\nMIME-Version: 1.0\nContent-Type: application/pdf\n"
+        f'Content-Disposition: attachment; filename="{word}"',
+        "%PDF\n",
+    )
+    assert [a.filename for a in parse_message(raw).attachments] == [
+        "Kontoutskrift 1506 Bedriftskonto.pdf"
+    ]
 
 
 def test_uuencoded_body_becomes_attachment() -> None:
