@@ -5,8 +5,10 @@ pool of forked processes while the previous batch is stored), shaped like
 fetched mail (the account's group, sender filters, attachment limits) and
 handed to :func:`flask_helpdesk.services.ingest_batch` a batch at a time, so
 an import is idempotent (importing the same archive twice adds nothing) and
-keeps the messages' own dates. Nobody gets an automatic answer. A message
-that fails goes to the quarantine and the import goes on.
+keeps the messages' own dates. The messages are ingested as imported
+history (``imported=True``): no event rule runs on them and nobody gets an
+automatic answer. A message that fails goes to the quarantine and the import
+goes on.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def import_paths(
     """
     found = _account(account)
     intake = Intake(found, account_config(found) if found else {},
-                    ticket_token=ticket_token, automatic_replies=False)
+                    ticket_token=ticket_token, automatic_replies=False, imported=True)
     stats = ImportStats()
     for items, parsed in _parsed(paths, intake, batch, workers, chunk):
         _import_batch(intake, items, parsed, stats)
