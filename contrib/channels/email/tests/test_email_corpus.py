@@ -60,10 +60,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
         "body": "the expectation keeps the stdlib's '?' for GBK bytes labelled GB2312; "
         "we decode them as GB18030",
     },
-    ("php-mime-mail-parser", "issue116.eml"): {
-        "subject": "ISO-2022-JP word with NEC row-13 '№'; no Python codec has CP50220's "
-        "extensions, so the word is left as is",
-    },
     ("php-mime-mail-parser", "issue133.eml"): {"attachments": PATHS},
     ("php-mime-mail-parser", "issue250.eml"): {"attachments": NOT_ANALYSED},
     ("php-mime-mail-parser", "m0010.eml"): {"attachments": SOURCE_NAMES},
