@@ -55,7 +55,9 @@ ALIASES: dict[str, str] = {
 
 #: Codecs tried in turn when the declared one fails on the bytes.
 FALLBACKS: dict[str, tuple[str, ...]] = {
-    "iso2022_jp_ext": ("iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2", "cp932"),
+    "iso2022_jp_ext": (
+        "iso2022_jp_ms", "iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2", "cp932",
+    ),
     "cp1252": ("latin-1",),
     "cp932": ("shift_jis_2004",),
     "koi8-r": ("koi8_u",),
@@ -166,7 +168,7 @@ def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
         return guess(data) or data.decode("cp1252", "replace")
     for name in (codec, *FALLBACKS.get(codec, ())):
         try:
-            return data.decode(name)
+            return _DECODERS[name](data) if name in _DECODERS else data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
     guessed = guess(data)
@@ -175,6 +177,58 @@ def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
         return guessed
     notes.append(f"{what}: undecodable {label} bytes replaced")
     return data.decode(codec, "replace")
+
+
+_JIS_ESCAPE = re.compile(rb"\x1b(\$[@B]|\([BJI])")
+
+
+def _iso2022_jp_ms(data: bytes) -> str:
+    """ISO-2022-JP with the NEC and IBM extensions of Windows code page 932.
+
+    Outlook and Japanese webmail write circled digits, Roman numerals and
+    the like (row 13 and rows 89-92, Microsoft's CP50220) inside JIS X 0208
+    sequences; Python's ``iso2022_jp*`` codecs refuse them. The JIS bytes are
+    turned into Shift_JIS and decoded as ``cp932``.
+
+    :raises UnicodeDecodeError: The bytes are not ISO-2022-JP of this kind.
+    """
+    parts = _JIS_ESCAPE.split(data)
+    out = bytearray()
+    for mode, chunk in zip((b"(B", *parts[1::2]), parts[::2], strict=True):
+        if mode in (b"$@", b"$B"):
+            out += _jis_to_sjis(chunk, data)
+        elif mode == b"(I":  # half-width katakana
+            out += bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in chunk)
+        elif chunk.isascii() and b"\x1b" not in chunk:
+            out += chunk
+        else:
+            raise UnicodeDecodeError("iso2022_jp_ms", data, 0, len(data), "not ISO-2022-JP")
+    return bytes(out).decode("cp932")
+
+
+def _jis_to_sjis(chunk: bytes, data: bytes) -> bytes:
+    out, pos = bytearray(), 0
+    while pos < len(chunk):
+        j1 = chunk[pos]
+        if j1 < 0x21:  # a line break inside a two-byte run: mailers do it
+            out.append(j1)
+            pos += 1
+            continue
+        if pos + 1 >= len(chunk) or not (0x21 <= j1 <= 0x7E and 0x21 <= chunk[pos + 1] <= 0x7E):
+            raise UnicodeDecodeError("iso2022_jp_ms", data, 0, len(data), "not a JIS pair")
+        j2 = chunk[pos + 1]
+        s1 = ((j1 - 0x21) >> 1) + 0x81
+        s1 += 0x40 if s1 > 0x9F else 0
+        if j1 % 2:
+            s2 = j2 + 0x1F + (1 if j2 >= 0x60 else 0)
+        else:
+            s2 = j2 + 0x7E
+        out += bytes((s1, s2))
+        pos += 2
+    return bytes(out)
+
+
+_DECODERS: dict[str, t.Callable[[bytes], str]] = {"iso2022_jp_ms": _iso2022_jp_ms}
 
 
 # -- headers -----------------------------------------------------------------

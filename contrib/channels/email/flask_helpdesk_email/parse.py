@@ -373,7 +373,8 @@ class _Parser:
         references = self.ids("References")[-MAX_THREAD_IDS:]
         self.visit(msg)
         html_source = "\n".join(self.html)
-        full_text = "\n\n".join(p.strip("\n") for p in self.plain if p.strip())
+        full_text = "\n\n".join(
+            p.replace("\r\n", "\n").strip("\n") for p in self.plain if p.strip())
         if not full_text and html_source:
             full_text = html_to_text(html_source)
         full_text = full_text.replace("\r\n", "\n")

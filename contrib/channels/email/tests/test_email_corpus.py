@@ -77,10 +77,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
         "body": "the expectation keeps the stdlib's '?' for GBK bytes labelled GB2312; "
         "we decode them as GB18030",
     },
-    ("php-mime-mail-parser", "issue116.eml"): {
-        "subject": "ISO-2022-JP word with NEC row-13 '№'; no Python codec has CP50220's "
-        "extensions, so the word is left as is",
-    },
     ("php-mime-mail-parser", "issue133.eml"): {"attachments": PATHS},
     ("php-mime-mail-parser", "issue250.eml"): {
         "attachments": "the encoded file name holds a line break; php-mime-mail-parser "
