@@ -197,6 +197,35 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
     """
 
 
+@hookspec
+def helpdesk_validate_account(
+    helpdesk: HelpdeskState, channel: str, name: str, settings: dict[str, t.Any],
+    secrets: dict[str, t.Any] | None,
+) -> None:
+    """Refuse a channel account's settings before they are stored.
+
+    Called by :func:`~flask_helpdesk.services.channels.create_account` and
+    :func:`~flask_helpdesk.services.channels.update_account` (so by the admin
+    pages, the REST API and scripts alike), inside the transaction, before
+    anything is written. Every plugin is called; check only the accounts of
+    your own ``channel``.
+
+    :param channel: The account's channel.
+    :param name: The account's name.
+    :param settings: The plain settings as they will be stored (the whole
+        object: on an update, the new one, or the stored one when unchanged).
+    :param secrets: The secrets being stored, or ``None`` on an update that
+        keeps the stored ones.
+
+    Raise :class:`~flask_helpdesk.errors.ValidationError` (with ``field``
+    naming the setting) to refuse: the form shows it on that field, the API
+    answers 422. Must not write to the database; a quick lookup (a host name
+    in ``/etc/hosts``) is fine, a network round trip is not.
+
+    .. versionadded:: 0.1
+    """
+
+
 @hookspec(firstresult=True)
 def helpdesk_reparse_message(
     helpdesk: HelpdeskState, channel: str, account: str, raw: bytes

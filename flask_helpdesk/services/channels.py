@@ -88,7 +88,8 @@ def create_account(
     :param group_id: Group new tickets of this account go to.
     :param settings: Plain JSON settings (host, port, folder...).
     :param secrets: JSON settings stored encrypted (passwords, tokens).
-    :raises ValidationError: Unknown channel, bad name or settings, or secrets
+    :raises ValidationError: Unknown channel, bad name or settings (also a
+        plugin's ``helpdesk_validate_account`` refusing them), or secrets
         without a configured key.
     :raises Conflict: The channel has an account of that name already.
     """
@@ -97,9 +98,11 @@ def create_account(
     name = v.text(name, "name", max_length=100)
     with transaction() as s:
         _check_unique(channel, name, None)
+        plain = _json(settings or {}, "settings")
+        _validate(channel, name, plain, dict(secrets or {}))
         account = ChannelAccount(
             channel=channel, name=name, group_id=_group(group_id),
-            settings=_json(settings or {}, "settings"), secrets=_encrypt(secrets or {}),
+            settings=plain, secrets=_encrypt(secrets or {}),
             enabled=bool(enabled), last_error="", backlog=0, lease_owner="",
         )
         s.add(account)
@@ -116,6 +119,8 @@ def update_account(
     ``settings`` and ``secrets`` replace the stored objects as a whole.
 
     :raises NotFound: No such account.
+    :raises ValidationError: A plugin's ``helpdesk_validate_account`` refused
+        the new settings or secrets.
     :raises Conflict: The new name is taken in the channel, or the account is
         managed elsewhere (:func:`managed_by`) and ``actor`` is not a system actor.
     """
@@ -130,6 +135,10 @@ def update_account(
             account.name = name
         if group_id is not v.UNSET:
             account.group_id = _group(group_id)
+        if settings is not v.UNSET or secrets is not v.UNSET:
+            plain = account.settings if settings is v.UNSET else _json(settings, "settings")
+            _validate(account.channel, account.name, dict(plain),
+                      None if secrets is v.UNSET else dict(secrets))
         if settings is not v.UNSET:
             account.settings = _json(settings, "settings")
         if secrets is not v.UNSET:
@@ -506,6 +515,13 @@ def _channel(channel: str) -> str:
 
 def _group(group_id: int | None) -> int | None:
     return None if group_id is None else get_group(v.integer(group_id, "group_id")).id
+
+
+def _validate(channel: str, name: str, settings: dict[str, t.Any],
+              secrets: dict[str, t.Any] | None) -> None:
+    state = get_state()
+    state.hook.helpdesk_validate_account(helpdesk=state, channel=channel, name=name,
+                                         settings=settings, secrets=secrets)
 
 
 def _check_unique(channel: str, name: str, own_id: int | None) -> None:

@@ -13,6 +13,7 @@ from flask_helpdesk import ChannelError
 from flask_helpdesk import DeliveryError
 from flask_helpdesk import DeliveryReceipt
 from flask_helpdesk import NotFound
+from flask_helpdesk import ValidationError
 from flask_helpdesk import get_state
 from flask_helpdesk import hookimpl
 from flask_helpdesk.i18n import gettext as _
@@ -186,6 +187,30 @@ def helpdesk_allow_automatic_reply(ticket: t.Any, message: t.Any, recipient: t.A
     from .loops import allow_automatic_reply
 
     return allow_automatic_reply(ticket, message, recipient)
+
+
+@hookimpl
+def helpdesk_validate_account(channel: str, settings: dict[str, t.Any]) -> None:
+    """Refuse an unknown security mode, or plain IMAP or SMTP to a server off this machine.
+
+    The fetcher and the sender refuse the same again when they connect.
+    """
+    if channel != "email":
+        return
+    from . import _tls
+
+    for service, default in (("imap", "tls"), ("smtp", "starttls")):
+        field_name = f"{service}_security"
+        security = str(settings.get(field_name) or default)
+        host = str(settings.get(f"{service}_host") or "")
+        if security not in ("tls", "starttls", "plain"):
+            raise ValidationError(_("Unknown security %(mode)s: use tls, starttls or plain.",
+                                    mode=security), field=field_name)
+        if security == "plain" and host and not _tls.loopback(host):
+            raise ValidationError(_(
+                "Without TLS, %(service)s may only connect to this machine (a loopback"
+                " address); %(host)s is not one. Choose TLS or STARTTLS.",
+                service=service.upper(), host=host), field=field_name)
 
 
 @hookimpl

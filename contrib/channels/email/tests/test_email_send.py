@@ -6,6 +6,7 @@ import email
 import email.policy
 import typing as t
 
+import pytest
 from flask import Flask
 from imap_server import Dovecot
 from smtp_server import SmtpSink
@@ -15,11 +16,13 @@ from test_email_fetch import append
 from test_email_fetch import mail
 from test_email_fetch import poll
 
+from flask_helpdesk import ValidationError
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import outbox
+from flask_helpdesk.services import transaction
 
 
 def _one_ticket() -> t.Any:
@@ -103,8 +106,12 @@ def test_plain_smtp_only_to_loopback(mail_app: Flask, dovecot: Dovecot,
     account, agent = _setup(dovecot, smtp_sink)
     append(dovecot, mail("Hello"))
     poll(account)
-    channels.update_account(account.id, actor=SYSTEM, settings={
-        **account.settings, "smtp_host": "192.0.2.1"})
+    with pytest.raises(ValidationError):  # refused when saved ...
+        channels.update_account(account.id, actor=SYSTEM, settings={
+            **account.settings, "smtp_host": "192.0.2.1"})
+    with transaction():  # ... and when sending, for settings stored before the rule
+        channels.get_account(account.id, actor=SYSTEM).settings = {
+            **account.settings, "smtp_host": "192.0.2.1"}
     ticket = _one_ticket()
     reply = messages.reply(ticket.id, actor=agent, text="x")
     assert outbox.deliver(reply.id) == "failed"

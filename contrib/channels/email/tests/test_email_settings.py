@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask_helpdesk_email.smtp import SmtpSettings
 
+from flask_helpdesk import ValidationError
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels
@@ -74,3 +76,26 @@ def test_an_account_saved_from_the_form_is_read_by_the_fetcher_and_sender(
     edit = client.get(f"/helpdesk/admin/channels/{account.id}").text
     assert "imap-secret" not in edit and "smtp-secret" not in edit
     assert edit.count("A value is stored; leave empty to keep it.") == 2
+
+
+def test_plain_imap_or_smtp_off_this_machine_is_refused_when_saved(mail_app: Flask) -> None:
+    client = _admin_client(mail_app)
+    form = {"name": "support", "enabled": "1", "imap_host": "imap.example.com",
+            "imap_port": "143", "imap_security": "plain", "imap_username": "support",
+            "imap_password": "x", "smtp_host": "127.0.0.1", "smtp_port": "25",
+            "smtp_security": "plain", "from_address": "support@example.com"}
+    response = client.post(NEW, data={"csrf_token": _token(client.get(NEW).text), **form})
+    assert response.status_code == 422
+    assert "Without TLS, IMAP may only connect to this machine" in response.text
+    assert channels.list_accounts(actor=SYSTEM) == []
+    # loopback servers may go without TLS
+    response = client.post(NEW, data={"csrf_token": _token(client.get(NEW).text), **form,
+                                      "imap_host": "localhost"})
+    assert response.status_code == 302
+    [account] = channels.list_accounts(actor=SYSTEM)
+    # the REST API and scripts go through the same service
+    with pytest.raises(ValidationError) as refused:
+        channels.update_account(account.id, actor=SYSTEM, settings={
+            **account.settings, "smtp_host": "smtp.example.com"})
+    assert refused.value.field == "smtp_security"
+    assert channels.get_account(account.id, actor=SYSTEM).settings["smtp_host"] == "127.0.0.1"
