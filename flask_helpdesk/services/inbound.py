@@ -278,8 +278,9 @@ def add_participants(ticket_id: int, identities: t.Iterable[tuple[str, str]]) ->
     if not wanted:
         return
     s = session()
-    known = set(s.execute(select(TicketParticipant.kind, TicketParticipant.value).where(
-        TicketParticipant.ticket_id == ticket_id)).tuples())
+    known = {(row.kind, row.value) for row in s.execute(select(
+        TicketParticipant.kind, TicketParticipant.value).where(
+        TicketParticipant.ticket_id == ticket_id))}
     s.add_all(TicketParticipant(ticket_id=ticket_id, kind=kind, value=value)
               for kind, value in sorted(wanted - known))
 
