@@ -83,6 +83,15 @@ class InboundMessage:
     :ivar auto_submitted: An auto-reply, bounce or list mail: no automatic
         answer may be sent to it.
     :ivar spam_score: The channel's own spam score (0 = clean, 1 = spam).
+    :ivar imported: Imported history (an archive import), not live traffic:
+        its events carry ``imported: true`` and event rules do not run on
+        them, so nothing is answered, notified or called; see
+        :ref:`imported-messages`.
+    :ivar content_hash: A hash of the message's content (e.g. ``sha256:<hex>``
+        of the raw mail, at most 100 characters). When a message with the
+        same ``external_id`` was stored with a different hash, this one is a
+        different message that reuses the id: it is stored as a new message
+        under ``<external_id>#<content_hash>``; see :ref:`idempotent-ingest`.
     :ivar meta: Channel-specific extras stored on the message (addresses,
         full quoted text, headers...). Must be JSON-serializable.
     """
@@ -105,6 +114,8 @@ class InboundMessage:
     auto_submitted: bool = False
     spam_score: float = 0.0
     meta: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    imported: bool = False
+    content_hash: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,7 +38,10 @@ EVENT_TYPES: dict[str, str] = {
     "ticket.merged": "into (the surviving ticket id)",
     "ticket.merge_received": "source (the ticket merged into this one), messages",
     "ticket.follow_up_created": "follow_up_id (on the closed ticket)",
-    "message.received": "message_id, channel (a customer message)",
+    "message.received": "message_id, channel, auto_submitted (a customer message)",
+    "message.external_id_reused": "message_id, external_id (the id it was stored under),"
+                                  " first_message_id (a different message reusing the"
+                                  " channel's id of an earlier one)",
     "message.replied": "message_id, channel, delivery (a public reply), template_id (if any)",
     "note.added": "message_id (an internal note; the text is never in the event)",
     "message.delivered": "message_id, external_id",
@@ -50,6 +53,10 @@ EVENT_TYPES: dict[str, str] = {
     "rule.notified": "message (filled in), to, email, recipients (agent ids),"
                      " notification_ids",
 }
+
+#: Any event's ``data`` may also hold ``imported: true``: it was recorded for
+#: imported history (:attr:`InboundMessage.imported
+#: <flask_helpdesk.InboundMessage.imported>`); event rules do not run on it.
 
 #: Events that change what a customer sees or expects.
 PUBLIC_MESSAGE_TYPES = frozenset({"message.received", "message.replied"})

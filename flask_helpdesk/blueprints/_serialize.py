@@ -81,6 +81,7 @@ def attachment(row: Attachment) -> Json:
         "content_type": row.content_type,
         "size": row.size,
         "inline": row.inline,
+        "content_id": row.content_id,
         "url": url_for("helpdesk.api.tickets.attachment", attachment_id=row.id),
     }
 
@@ -91,6 +92,12 @@ def _author(row: Message) -> Json:
     if row.author_customer_id is not None:
         return {"kind": "customer", "id": row.author_customer_id, "name": row.author_name}
     return {"kind": "system", "id": None, "name": row.author_name}
+
+
+def _full_text(row: Message) -> str | None:
+    """The body as received when the channel cut ``text`` (quotes, signature)."""
+    value = (row.meta or {}).get("full_text")
+    return value if isinstance(value, str) else None
 
 
 def message(row: Message) -> Json:
@@ -106,6 +113,7 @@ def message(row: Message) -> Json:
         "channel": row.channel,
         "author": _author(row),
         "text": row.text,
+        "full_text": _full_text(row),
         "html": row.html,
         "created_at": iso(row.created_at),
         "attachments": [attachment(a) for a in row.attachments],

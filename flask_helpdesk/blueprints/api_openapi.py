@@ -157,6 +157,8 @@ def _response_schemas(state: HelpdeskState) -> Json:
         "Attachment": _object({
             "id": ID, "filename": {"type": "string"}, "content_type": {"type": "string"},
             "size": {"type": "integer", "minimum": 0}, "inline": {"type": "boolean"},
+            "content_id": {"type": ["string", "null"], "description": (
+                "The id that the message's HTML uses as `cid:` to show this file inline.")},
             "url": {"type": "string", "description": "Where to download the file."},
         }),
         "Message": _object({
@@ -164,7 +166,15 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "channel": {"type": "string"},
             "author": _object({"kind": _enum(["agent", "customer", "system"]),
                                "id": NULLABLE_ID, "name": {"type": "string"}}),
-            "text": {"type": "string"}, "html": {"type": ["string", "null"]},
+            "text": {"type": "string", "description": (
+                "What the author wrote. For email, the new text only: quoted history"
+                " and signature are cut (see `full_text`).")},
+            "full_text": {"type": ["string", "null"], "description": (
+                "The whole text as received, quoted history and signature included;"
+                " null when the channel keeps none (replies, notes, most chats).")},
+            "html": {"type": ["string", "null"], "description": (
+                "Sanitized HTML, in full. Inline images are `cid:` references to the"
+                " `content_id` of an attachment of the message.")},
             "created_at": DATETIME, "attachments": _array(_ref("Attachment")),
             "delivery": _nullable(_object({
                 "state": _enum(DELIVERY_STATES),

@@ -31,6 +31,7 @@ from . import views
 from ._uow import SYSTEM
 from ._uow import Actor
 from ._uow import SystemActor
+from ._uow import imported_history
 from ._uow import transaction
 from ._validate import UNSET
 from .calendars import CalendarChanges
@@ -62,6 +63,7 @@ __all__ = [
     "calendars",
     "customers",
     "drafts",
+    "imported_history",
     "inbound",
     "ingest",
     "ingest_batch",

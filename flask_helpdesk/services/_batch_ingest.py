@@ -19,6 +19,12 @@ statements per batch instead of a dozen per message:
    events inserted a table at a time; changed tickets updated in one
    ``executemany``. The events reach the one event pipeline after commit.
 
+A message that reuses the ``external_id`` of another (stored or earlier in the
+batch) with a different ``content_hash`` is stored under
+:func:`~.inbound.reused_id`, with a ``message.external_id_reused`` event, as
+:func:`~.inbound.ingest` does; an imported message's events carry
+``imported: true``.
+
 A ticket hint (``[#123]``) can only name a ticket opened earlier in the same
 batch when its number is above every ticket at the start; the batch is then
 written up to that message and planned again from there, so the number is
@@ -57,10 +63,14 @@ from .customers import normalize_identity
 from .inbound import MAX_THREAD_KEYS
 from .inbound import IngestResult
 from .inbound import _check
+from .inbound import differs
 from .inbound import follows_up
 from .inbound import ingest
 from .inbound import may_thread
 from .inbound import participants_of
+from .inbound import reused_id
+from .inbound import stored_meta
+from .inbound import warn_reused
 from .messages import check_attachments
 from .messages import message_body
 from .messages import save_attachment
@@ -143,6 +153,8 @@ class _Checked:
     name: str
     text: str
     html: str | None
+    #: The message whose external id this one reuses (stored, or planned in the batch).
+    reused_of: int | _Stored | None = None
 
 
 def _checked(message: InboundMessage) -> _Checked:
@@ -200,19 +212,30 @@ class _Batch:
         #: Tickets and customers changed with SQL: their ORM objects are stale.
         self.touched: set[int] = set()
         self.renamed: set[int] = set()
+        #: Planned imported messages (time rules due at once are skipped for their tickets).
+        self.imported: list[_Stored] = []
 
     def store(self) -> list[IngestResult]:
         self.s.flush()
         start = 0
         while start < len(self.items):
             start = self._chunk(start)
+        if self.imported:
+            from .automation import skip_due
+
+            skip_due([t.cast("int", p.ticket.id) for p in self.imported])
         self._expire()
         return t.cast("list[IngestResult]", self.results)
 
     # ------------------------------------------------------------ reading
 
     def _read(self, items: list[_Checked]) -> None:
-        self.stored = self._existing(items)
+        self.stored, self.hashes = self._existing(items, lambda c: c.message.external_id)
+        reusing = [c for c in items if differs(self.hashes.get(_key(c.message)), c.message)]
+        if reusing:
+            found, hashes = self._existing(reusing, _reused_key)
+            self.stored.update(found)
+            self.hashes.update(hashes)
         self.customers = self._customers(items)
         self.keys = self._keys(items)
         hinted = {c.message.ticket_hint for c in items if c.message.ticket_hint is not None}
@@ -223,18 +246,21 @@ class _Batch:
         self.max_ticket: int | None = None
         self.groups: dict[str, int | None] = {}
 
-    def _existing(self, items: list[_Checked]) -> dict[tuple[str, str, str], IngestResult]:
-        found = {}
-        for (channel, account), ids in _grouped(
-                items, lambda c: c.message.external_id).items():
+    def _existing(self, items: list[_Checked], ids_of: t.Callable[[_Checked], str]) -> tuple[
+            dict[tuple[str, str, str], IngestResult], dict[tuple[str, str, str], str | None]]:
+        """Stored messages with these ids, and their content hashes."""
+        found, hashes = {}, {}
+        for (channel, account), ids in _grouped(items, ids_of).items():
             for part in _chunks(ids):
                 for row in self.s.execute(select(
-                        Message.external_id, Message.id, Message.ticket_id).where(
+                        Message.external_id, Message.id, Message.ticket_id,
+                        Message.meta["content_hash"].as_string().label("hash")).where(
                         Message.channel == channel, Message.account == account,
                         Message.external_id.in_(part))):
-                    found[(channel, account, row.external_id)] = IngestResult(
-                        row.ticket_id, row.id, False, duplicate=True)
-        return found
+                    key = (channel, account, row.external_id)
+                    found[key] = IngestResult(row.ticket_id, row.id, False, duplicate=True)
+                    hashes[key] = row.hash
+        return found, hashes
 
     def _customers(self, items: list[_Checked]) -> dict[tuple[str, str], _Customer]:
         by_kind: dict[str, set[str]] = {}
@@ -311,8 +337,9 @@ class _Batch:
         end = len(self.items)
         for offset, checked in enumerate(items):
             index = start + offset
+            self._reuse(checked, seen)
             m = checked.message
-            key = (m.channel, m.account, m.external_id)
+            key = _key(m)
             if key in self.stored:
                 self.results[index] = self.stored[key]
             elif key in seen:
@@ -321,16 +348,50 @@ class _Batch:
                 end = index
                 break
             else:
+                first_event = len(self.events)
                 seen[key] = self._place(checked)
+                self._mark(checked, seen[key], first_event)
                 self.plan.append(seen[key])
                 placed.append((index, seen[key], False))
         self._write()
         for index, planned, duplicate in placed:
             assert planned.ticket.id is not None and planned.id is not None
+            reused = planned.checked.reused_of
+            first = reused.id if isinstance(reused, _Stored) else reused
             self.results[index] = IngestResult(
                 planned.ticket.id, planned.id, planned.created and not duplicate,
-                duplicate=duplicate, follow_up_of=None if duplicate else planned.follow_up_of)
+                duplicate=duplicate, follow_up_of=None if duplicate else planned.follow_up_of,
+                reused_id_of=None if duplicate else first)
+            if first is not None and not duplicate:
+                warn_reused(planned.checked.message, first, planned.id)
         return end
+
+    def _reuse(self, checked: _Checked, seen: dict[tuple[str, str, str], _Stored]) -> None:
+        """Give a message that reuses another's external id (other content) its own id."""
+        m = checked.message
+        key = _key(m)
+        if key in self.stored:
+            first: int | _Stored = self.stored[key].message_id
+            stored_hash = self.hashes.get(key)
+        elif key in seen:
+            first = seen[key]
+            stored_hash = seen[key].checked.message.content_hash
+        else:
+            return
+        if differs(stored_hash, m):
+            checked.message = dataclasses.replace(m, external_id=_reused_key(checked))
+            checked.reused_of = first
+
+    def _mark(self, checked: _Checked, planned: _Stored, first_event: int) -> None:
+        """Record the reuse of an external id; flag an imported message's events."""
+        if checked.reused_of is not None:
+            self.events.append((planned.ticket, "message.external_id_reused", SYSTEM, {
+                "message_id": planned, "external_id": checked.message.external_id,
+                "first_message_id": checked.reused_of}))
+        if checked.message.imported:
+            self.imported.append(planned)
+            for *_event, data in self.events[first_event:]:
+                data["imported"] = True
 
     def _must_split(self, checked: _Checked) -> bool:
         """Whether the hint may name a ticket this batch opened (its number is not known yet)."""
@@ -512,7 +573,7 @@ class _Batch:
                 "ticket_id": p.ticket.id, "kind": "inbound", "channel": m.channel,
                 "account": m.account, "external_id": m.external_id,
                 "author_customer_id": c.id, "author_name": c.name, "text": p.checked.text,
-                "html": p.checked.html, "meta": dict(m.meta),
+                "html": p.checked.html, "meta": stored_meta(m),
                 "created_at": p.when,
                 "attempts": 0,
             })
@@ -561,6 +622,14 @@ class _Batch:
             if (isinstance(obj, Ticket) and obj.id in self.touched) or (
                     isinstance(obj, Customer) and obj.id in self.renamed):
                 self.s.expire(obj)
+
+
+def _key(m: InboundMessage) -> tuple[str, str, str]:
+    return (m.channel, m.account, m.external_id)
+
+
+def _reused_key(c: _Checked) -> str:
+    return reused_id(c.message.external_id, t.cast("str", c.message.content_hash))
 
 
 def _lookup_keys(c: _Checked) -> list[str]:

@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
 
 _EVENTS = "helpdesk_events"
 _DEPTH = "helpdesk_depth"
+_IMPORTED = "helpdesk_imported"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +90,33 @@ def transaction() -> t.Iterator[Session]:
         dispatch(get_state(), events)
 
 
+@contextlib.contextmanager
+def imported_history() -> t.Iterator[None]:
+    """Mark the events recorded in the body as imported history (``imported: true``).
+
+    Ingest records the events of an imported message
+    (:attr:`InboundMessage.imported <flask_helpdesk.InboundMessage.imported>`)
+    this way; a channel wraps what it does to an imported message's ticket
+    in the same transaction (tags, notes) in it too. Event rules do not run
+    on such events (see :ref:`imported-messages`).
+    """
+    s = session()
+    s.info[_IMPORTED] = s.info.get(_IMPORTED, 0) + 1
+    try:
+        yield
+    finally:
+        s.info[_IMPORTED] -= 1
+
+
+def _imported(data: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {**data, "imported": True} if session().info.get(_IMPORTED) else data
+
+
 def record(
     ticket: Ticket, type: str, actor: Actor | Customer, data: dict[str, t.Any] | None = None,
 ) -> TicketEvent:
     """Append a history event for ``ticket`` to the current transaction."""
-    row = TicketEvent(ticket_id=ticket.id, type=type, data=data or {}, at=utcnow())
+    row = TicketEvent(ticket_id=ticket.id, type=type, data=_imported(data or {}), at=utcnow())
     if isinstance(actor, Agent):
         row.actor_kind, row.actor_agent_id, row.actor_name = "agent", actor.id, actor.name
     elif isinstance(actor, Customer):
@@ -117,6 +140,8 @@ def record_rows(rows: list[dict[str, t.Any]], group_ids: list[int | None]) -> li
     """
     s = session()
     s.flush()  # events recorded one by one before these keep their order
+    for row in rows:
+        row["data"] = _imported(row["data"])
     ids = insert_ids(TicketEvent, rows)
     events = [Event(id=i, type=row["type"], ticket_id=row["ticket_id"], group_id=group_id,
                     actor_kind=row["actor_kind"], actor_agent_id=row.get("actor_agent_id"),

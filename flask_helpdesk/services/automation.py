@@ -2,8 +2,8 @@
 
 - Event rules run from the ``helpdesk_ticket_event`` hook (the default plugin
   ``plugins/defaults/rules.py``), in position order, each on the ticket as it
-  is now. A rule never reacts to its own changes, and chains of rules stop at
-  :data:`MAX_DEPTH`.
+  is now. A rule never reacts to its own changes, nor to imported history,
+  and chains of rules stop at :data:`MAX_DEPTH`.
 - The tick (:func:`tick`) finds, for each time rule, every due ticket with no
   ledger row for its current anchor in one set-based query per batch, inserts
   the ledger rows first, then sends ``rules_apply`` jobs for the batches.
@@ -153,7 +153,12 @@ def _field_change(event: Event, name: str) -> tuple[t.Any, t.Any] | None:
 
 
 def on_event(state: HelpdeskState, event: Event) -> None:
-    """Run the enabled event rules waiting for ``event`` (after its commit)."""
+    """Run the enabled event rules waiting for ``event`` (after its commit).
+
+    Events of imported history (``imported: true`` in their data) run no rule.
+    """
+    if event.data.get("imported"):
+        return
     depth = _depth.get()
     rules = [spec for spec in _event_rules(state) if event_matches(spec.when, event)
              and not (event.actor_kind == "rule" and event.actor_name == spec.actor.name)]
@@ -242,12 +247,14 @@ def _due(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> list
     return _scan(spec, now=now, after=after, limit=limit)[0]
 
 
-def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> tuple[
+def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None,
+          only: t.Sequence[int] | None = None) -> tuple[
         list[tuple[int, dt.datetime]], int | None]:
     """:func:`_due`, and the id to continue after when the batch was full (else None).
 
     The next batch starts after the last ticket *scanned*, not the last one
     kept: the Python check of text conditions may drop some of a full batch.
+    ``only`` limits the scan to those tickets.
     """
     with rule_business_hours.evaluating_at(now):
         anchor = anchor_column(spec.when["since"])
@@ -257,6 +264,8 @@ def _scan(spec: Spec, *, now: dt.datetime, after: int, limit: int | None) -> tup
             Ticket.id > after, rule_business_hours.due_clause(spec.when, anchor, now),
             actionable(), rule_conditions.to_sql(spec.conditions), ~fired,
         ).order_by(Ticket.id)
+        if only is not None:
+            query = query.where(Ticket.id.in_(only))
         rows = [(tid, at) for tid, at in session().execute(
             query.limit(limit) if limit else query)]
         keep = set(refine(spec, [tid for tid, _at in rows]))
@@ -294,6 +303,32 @@ def tick(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int
         except HelpdeskError as exc:
             pause_if_broken(spec, exc)
     return fired
+
+
+def skip_due(ticket_ids: t.Sequence[int], *, now: dt.datetime | None = None) -> int:
+    """Mark what the time rules would fire on these tickets at once as done, without acting.
+
+    Called by ingest, in its transaction, for imported messages: their old
+    dates would make every time rule due on the next tick. Each enabled time
+    rule that is due now on one of ``ticket_ids`` (conditions met, no ledger
+    row for the current anchor) gets its ledger row for that episode, so it
+    fires again only on the ticket's next episode (a new anchor: a customer
+    message, an agent reply, a status change), like on any ticket.
+
+    :return: How many ledger rows were written.
+    """
+    now = now or utcnow()
+    s = session()
+    specs = [Spec.of(r) for r in s.scalars(select(Rule).where(
+        Rule.enabled.is_(True), Rule.trigger == "time").order_by(Rule.position, Rule.id))]
+    skipped = 0
+    ids = sorted(set(ticket_ids))
+    for spec in specs:
+        for start in range(0, len(ids), BATCH_SIZE):
+            due, _more = _scan(spec, now=now, after=0, limit=None,
+                               only=ids[start:start + BATCH_SIZE])
+            skipped += len(_record_firings(s, spec, due, now)) if due else 0
+    return skipped
 
 
 def _tick_rule(spec: Spec, now: dt.datetime, batch_size: int) -> int:

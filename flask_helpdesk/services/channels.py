@@ -20,6 +20,10 @@ lease expires by itself, so a crashed fetcher blocks nobody for long.
 
 Creating, changing and listing accounts is for admins (and system actors).
 
+An account a plugin keeps from the application's configuration carries
+``settings["managed_by"]`` (:data:`MANAGED_BY`, e.g. ``"config"``): admins see
+it marked so and cannot change it; only system actors (the plugin's sync) can.
+
 The admin pages build each channel's account form from the description its
 plugin returns from the ``helpdesk_channel_settings`` hook
 (:func:`channel_forms`), and turn what the admin typed back into settings and
@@ -53,6 +57,7 @@ from ..models import QuarantinedMessage
 from ..models import utcnow
 from . import _validate as v
 from ._uow import Actor
+from ._uow import SystemActor
 from ._uow import session
 from ._uow import transaction
 from .agents import get_group
@@ -63,6 +68,8 @@ if t.TYPE_CHECKING:
 
 #: Longest error text kept on an account.
 ERROR_MAX = 2000
+#: Settings key naming where a read-only account comes from (``"config"``).
+MANAGED_BY = "managed_by"
 
 
 # ------------------------------------------------------------------- accounts
@@ -109,11 +116,14 @@ def update_account(
     ``settings`` and ``secrets`` replace the stored objects as a whole.
 
     :raises NotFound: No such account.
-    :raises Conflict: The new name is taken in the channel.
+    :raises Conflict: The new name is taken in the channel, or the account is
+        managed elsewhere (:func:`managed_by`) and ``actor`` is not a system actor.
     """
     require_role(actor, "admin")
     with transaction():
         account = _get(account_id)
+        if managed_by(account) and not isinstance(actor, SystemActor):
+            raise _read_only(account)
         if name is not v.UNSET:
             name = v.text(name, "name", max_length=100)
             _check_unique(account.channel, name, account.id)
@@ -164,6 +174,11 @@ def list_accounts(
     if enabled_only:
         query = query.where(ChannelAccount.enabled.is_(True))
     return list(session().scalars(query))
+
+
+def managed_by(account: ChannelAccount) -> str:
+    """Where a read-only account comes from (``"config"``...), ``""`` for a normal one."""
+    return str((account.settings or {}).get(MANAGED_BY) or "")
 
 
 def account_secrets(account: ChannelAccount) -> dict[str, t.Any]:
@@ -329,6 +344,7 @@ def save_account_form(
 
     :raises ValidationError: Fields are missing or invalid;
         ``details["fields"]`` maps each bad field to its message.
+    :raises Conflict: The account is read-only here (:func:`managed_by`).
     """
     require_role(actor, "admin")
     form = channel_forms().get(channel)
@@ -336,6 +352,8 @@ def save_account_form(
         raise ValidationError(_("Channel %(channel)s has no settings form.", channel=channel),
                               field="channel")
     account = _get(account_id) if account_id is not None else None
+    if account is not None and managed_by(account):
+        raise _read_only(account)
     settings, secrets = _parse_form(form, data, account)
     group = str(data.get("group_id") or "").strip()
     common: dict[str, t.Any] = {
@@ -472,6 +490,11 @@ def _get(account_id: int) -> ChannelAccount:
     if account is None:
         raise NotFound(_("Channel account %(id)s does not exist.", id=account_id))
     return account
+
+
+def _read_only(account: ChannelAccount) -> Conflict:
+    return Conflict(_("Account %(name)s comes from the configuration and is read-only here;"
+                      " change it there.", name=account.name))
 
 
 def _channel(channel: str) -> str:

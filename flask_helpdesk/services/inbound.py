@@ -19,11 +19,22 @@ Status on a customer message: ``pending`` and ``on_hold`` go back to
 opens a follow-up instead (``resolved_reply``); a ``closed`` ticket stays
 closed and a new ticket is opened, linked as its follow-up; a merged ticket
 forwards to the ticket it was merged into; ``spam`` stays ``spam``.
+
+A message with the ``external_id`` of a stored one but another
+``content_hash`` is a different message reusing the id: it is stored under
+:func:`reused_id` (so fetching it again is still a duplicate), its ticket gets
+a ``message.external_id_reused`` event and the log a warning.
+
+An imported message (``imported``) records its events with ``imported: true``
+(event rules skip them) and marks the time rules it makes due at once as done
+for the ticket's current episode (:func:`~.automation.skip_due`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import typing as t
 
 from sqlalchemy import select
@@ -44,6 +55,7 @@ from ..models import utcnow
 from ..models.ticket import SUBJECT_MAX
 from . import _validate as v
 from ._uow import SYSTEM
+from ._uow import imported_history
 from ._uow import record
 from ._uow import session
 from ._uow import transaction
@@ -57,6 +69,8 @@ MAX_THREAD_KEYS = 50
 #: Most participants remembered per message (long Cc lists are cut).
 MAX_PARTICIPANTS = 50
 
+log = logging.getLogger("flask_helpdesk.inbound")
+
 
 @dataclasses.dataclass(frozen=True)
 class IngestResult:
@@ -68,6 +82,8 @@ class IngestResult:
     :ivar duplicate: It was ingested before; nothing changed.
     :ivar follow_up_of: The closed (or resolved, as its group wants) ticket
         this new ticket follows up.
+    :ivar reused_id_of: The stored message whose ``external_id`` this
+        different message reused (it was stored under :func:`reused_id`).
     """
 
     ticket_id: int
@@ -75,6 +91,7 @@ class IngestResult:
     created: bool
     duplicate: bool = False
     follow_up_of: int | None = None
+    reused_id_of: int | None = None
 
 
 def ingest(message: InboundMessage) -> IngestResult:
@@ -86,11 +103,12 @@ def ingest(message: InboundMessage) -> IngestResult:
     :raises ValidationError: The message lacks a channel, id or sender.
     """
     _check(message)
+    message, reused_of = _reuse(message)
     existing = _find_existing(message)
     if existing is not None:
         return existing
     try:
-        return _ingest(message)
+        return _ingest(message, reused_of)
     except IntegrityError:
         # Another process ingested the same message concurrently.
         existing = _find_existing(message)
@@ -109,7 +127,48 @@ def _check(message: InboundMessage) -> None:
                               field="channel")
     v.text(message.external_id, "external_id", max_length=500)
     v.text(message.account, "account", max_length=100, required=False)
+    if message.content_hash is not None:
+        v.text(message.content_hash, "content_hash", max_length=100)
     normalize_identity(message.sender.kind, message.sender.value)
+
+
+def reused_id(external_id: str, content_hash: str) -> str:
+    """The id a message is stored under when it reuses another message's ``external_id``."""
+    return f"{external_id[:400]}#{content_hash}"
+
+
+def stored_meta(message: InboundMessage) -> dict[str, t.Any]:
+    """The ``meta`` stored on the message: the channel's, with its ``content_hash``."""
+    meta = dict(message.meta)
+    if message.content_hash is not None:
+        meta["content_hash"] = message.content_hash
+    return meta
+
+
+def differs(stored_hash: str | None, message: InboundMessage) -> bool:
+    """Whether a stored message with the same id has other content (both hashes known)."""
+    return bool(stored_hash and message.content_hash and stored_hash != message.content_hash)
+
+
+def warn_reused(message: InboundMessage, first: int, stored: int) -> None:
+    log.warning("message %s reuses external id %r of message %s (%s/%s) with different"
+                " content; stored as %r", stored, message.external_id.rsplit("#", 1)[0],
+                first, message.channel, message.account or "-", message.external_id)
+
+
+def _reuse(message: InboundMessage) -> tuple[InboundMessage, int | None]:
+    """``message`` under :func:`reused_id` when it reuses a stored message's id, and that id."""
+    if message.content_hash is None:
+        return message, None
+    row = session().execute(
+        select(Message.id, Message.meta["content_hash"].as_string().label("hash")).where(
+            Message.channel == message.channel, Message.account == message.account,
+            Message.external_id == message.external_id)
+    ).first()
+    if row is None or not differs(row.hash, message):
+        return message, None
+    return dataclasses.replace(message, external_id=reused_id(
+        message.external_id, message.content_hash)), row.id
 
 
 def _find_existing(message: InboundMessage) -> IngestResult | None:
@@ -121,9 +180,9 @@ def _find_existing(message: InboundMessage) -> IngestResult | None:
     return None if row is None else IngestResult(row.ticket_id, row.id, False, duplicate=True)
 
 
-def _ingest(message: InboundMessage) -> IngestResult:
+def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResult:
     state = get_state()
-    with transaction():
+    with transaction(), imported_history() if message.imported else contextlib.nullcontext():
         customer = _customer(message)
         ticket = _thread(message, customer)
         follow_up_of = None
@@ -140,7 +199,7 @@ def _ingest(message: InboundMessage) -> IngestResult:
         assert ticket is not None
         stored = add_message(
             ticket, kind="inbound", actor=customer, text=message.text, html=message.html,
-            attachments=message.attachments, meta=dict(message.meta),
+            attachments=message.attachments, meta=stored_meta(message),
             channel=message.channel, account=message.account,
             external_id=message.external_id, created_at=message.received_at,
             event_data={"auto_submitted": message.auto_submitted},
@@ -150,7 +209,17 @@ def _ingest(message: InboundMessage) -> IngestResult:
         ticket.updated_at = max(ticket.updated_at or when, when)
         _store_keys(message, ticket.id)
         add_participants(ticket.id, participants_of(message))
-    return IngestResult(ticket.id, stored.id, created, follow_up_of=follow_up_of)
+        if reused_of is not None:
+            record(ticket, "message.external_id_reused", SYSTEM, {
+                "message_id": stored.id, "external_id": message.external_id,
+                "first_message_id": reused_of})
+            warn_reused(message, reused_of, stored.id)
+        if message.imported:
+            from .automation import skip_due
+
+            skip_due([ticket.id])
+    return IngestResult(ticket.id, stored.id, created, follow_up_of=follow_up_of,
+                        reused_id_of=reused_of)
 
 
 def _customer(message: InboundMessage) -> Customer:

@@ -16,6 +16,8 @@ from flask import url_for
 
 from ...errors import HelpdeskError
 from ...errors import NotFound
+from ...errors import RetryFailed
+from ...errors import ValidationError
 from ...extension import get_state
 from ...i18n import _
 from ...services import agents
@@ -114,4 +116,17 @@ def admin_quarantine() -> t.Any:
 def admin_discard_quarantined(item_id: int) -> t.Any:
     quarantine.discard_quarantined(item_id, actor=admin())
     flash(_("The message was discarded."), "success")
+    return redirect(url_for(".admin_quarantine", channel=request.args.get("channel") or None))
+
+
+@bp.post("/admin/quarantine/<int:item_id>/retry")
+def admin_retry_quarantined(item_id: int) -> t.Any:
+    """Read and ingest the message again; the flash message says how it went."""
+    try:
+        result = quarantine.retry_quarantined(item_id, actor=admin())
+    except (RetryFailed, ValidationError) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The message was ingested into ticket #%(id)s.", id=result.ticket_id),
+              "success")
     return redirect(url_for(".admin_quarantine", channel=request.args.get("channel") or None))

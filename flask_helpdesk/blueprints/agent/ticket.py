@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import typing as t
+from urllib.parse import unquote
 
 from flask import flash
 from flask import redirect
@@ -55,8 +58,10 @@ def _render_ticket(ticket_id: int, *, form: str | None = None, error: HelpdeskEr
     seen = optional_int("seen_event_id") if isinstance(error, Conflict) else None
     if seen is None and form != "reply" and "reply" in mine:
         seen = mine["reply"].seen_event_id  # what arrived since the draft was written
+    bodies, shown = inline_images(thread)
     body = render_template(
         "helpdesk/ticket.html", ticket=item, thread=thread, history=history,
+        bodies=bodies, shown_inline=shown,
         related=tickets.related_tickets(item, actor=actor), preview_types=PREVIEW_TYPES,
         new_since=_new_since(history, seen, actor.id), drafts=_draft_values(mine),
         draft_rows=mine,
@@ -182,8 +187,6 @@ def merge(ticket_id: int) -> t.Any:
     return redirect(url_for(".ticket", ticket_id=into))
 
 
-
-
 # -------------------------------------------------------------- attachments
 
 #: Types shown inside the page; every other file is only downloaded (never
@@ -191,14 +194,60 @@ def merge(ticket_id: int) -> t.Any:
 PREVIEW_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
+#: ``src="cid:..."`` as nh3 writes it: attributes always in double quotes,
+#: a ``"`` inside a value escaped, so it can only end the attribute.
+_CID_SRC = re.compile(r'(?<=\s)src="cid:([^"]*)"', re.IGNORECASE)
+
+
+def inline_images(thread: t.Sequence[t.Any]) -> tuple[dict[int, str], set[int]]:
+    """The HTML of each message with its ``cid:`` images pointed at their files.
+
+    Only a message's own image attachments are used (the type stored was
+    sniffed from the bytes; the download sniffs them again). Each
+    replacement is a URL of ours, HTML-escaped, as the value of an attribute
+    the sanitizer already allowed, so the sanitized HTML stays as safe as it
+    was. Done when the page is drawn: the stored HTML keeps the ``cid:``
+    references, as the REST API returns them next to the attachments.
+
+    :return: message id to HTML, and the ids of the attachments now shown
+        in their message's HTML (the page does not list them again).
+    """
+    bodies: dict[int, str] = {}
+    shown: set[int] = set()
+    for message in thread:
+        if not message.html:
+            continue
+        images = {a.content_id.strip("<>").lower(): a for a in message.attachments
+                  if a.content_id and a.content_type in PREVIEW_TYPES}
+
+        def point(match: re.Match[str], images: dict[str, t.Any] = images) -> str:
+            cid = unquote(html.unescape(match[1])).strip("<>").lower()
+            found = images.get(cid)
+            if found is None:
+                return match[0]
+            shown.add(found.id)
+            url = url_for(".attachment", attachment_id=found.id, inline=1)
+            return f'src="{html.escape(url, quote=True)}"'
+
+        bodies[message.id] = _CID_SRC.sub(point, message.html) if images else message.html
+    return bodies, shown
+
+
 @bp.get("/attachments/<int:attachment_id>")
 def attachment(attachment_id: int) -> Response:
-    """An attachment: images inline with ``?inline=1``, everything else as a download."""
+    """An attachment: images inline with ``?inline=1``, everything else as a download.
+
+    Whether a file is an image is decided from its bytes, whatever type was
+    declared or stored: only PNG, JPEG, GIF and WebP are ever shown by the
+    browser, and then with the type the bytes have.
+    """
     row, data = messages.get_attachment(attachment_id, actor=current_agent())
-    inline = request.args.get("inline") == "1" and row.content_type in PREVIEW_TYPES
-    response = send_file(io.BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
-                         download_name=row.filename, max_age=3600)
+    sniffed = messages.sniff_content_type(data, "", "")
+    inline = request.args.get("inline") == "1" and sniffed in PREVIEW_TYPES
+    response = send_file(io.BytesIO(data), mimetype=sniffed if inline else row.content_type,
+                         as_attachment=not inline, download_name=row.filename, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

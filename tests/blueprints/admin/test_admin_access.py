@@ -62,6 +62,7 @@ def _posts(team, ids) -> list[tuple[str, dict[str, str]]]:
                                                "token": "t"}),
         (f"/helpdesk/admin/channels/{ids['account']}", {"name": "renamed", "host": "h",
                                                         "port": "1"}),
+        (f"/helpdesk/admin/quarantine/{ids['item']}/retry", {}),
         (f"/helpdesk/admin/quarantine/{ids['item']}/discard", {}),
         ("/helpdesk/admin/calendars/new", {"name": "Lisbon", "timezone": "Europe/Lisbon"}),
         (f"/helpdesk/admin/calendars/{ids['calendar']}", {"name": "Renamed",

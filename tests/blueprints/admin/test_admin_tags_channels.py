@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from flask_helpdesk import Identity
+from flask_helpdesk import InboundMessage
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
@@ -197,3 +201,56 @@ def test_health_and_quarantine_are_shown_and_discarded(team, login) -> None:
     assert [q.id for q in quarantine.list_quarantine(actor=SYSTEM)] != [item.id]
     assert len(quarantine.list_quarantine(actor=SYSTEM)) == 1
     assert "INBOX uid 9" not in client.get("/helpdesk/admin/quarantine").text
+
+
+class _Reparser:
+    """Reads ``sender\\ntext`` bytes of the ``test`` channel again."""
+
+    @hookimpl
+    def helpdesk_reparse_message(self, channel: str, account: str,
+                                 raw: bytes) -> InboundMessage | None:
+        if channel != "test":
+            return None
+        sender, _, text = raw.decode().partition("\n")
+        if "@" not in sender:
+            raise ValueError(f"no sender in {raw!r}")
+        return InboundMessage(channel="test", account=account, external_id=f"r-{text}",
+                              sender=Identity("email", sender), text=text)
+
+
+def _flashes(html: str) -> list[str]:
+    return re.findall(r'<li class="hd-flash hd-flash-(\w+)">([^<]*)</li>', html)
+
+
+def test_quarantined_messages_are_retried_from_the_page(team, login, app) -> None:
+    bad = quarantine.quarantine_message(channel="test", account="main", raw=b"nobody\nhi",
+                                        error="cannot parse")
+    good = quarantine.quarantine_message(channel="test", account="main",
+                                         raw=b"dan@example.org\nmy printer", error="broken")
+    client = login(team.admin)
+    page = "/helpdesk/admin/quarantine?channel=test"
+    assert f'action="/helpdesk/admin/quarantine/{good.id}/retry?channel=test"' in (
+        client.get(page).text)
+    retry = f"/helpdesk/admin/quarantine/{good.id}/retry?channel=test"
+    no_plugin = submit(client, page, retry)
+    assert no_plugin.status_code == 302 and no_plugin.location == page
+    [(kind, text)] = _flashes(client.get(page).text)
+    assert kind == "error" and "discard the entry instead" in text
+    pm = get_state(app).pm
+    pm.register(_Reparser(), name="reparser")
+    try:
+        submit(client, page, f"/helpdesk/admin/quarantine/{bad.id}/retry?channel=test")
+        listed = client.get(page).text
+        [(kind, text)] = _flashes(listed)
+        assert kind == "error" and "still fails" in text and "no sender" in text
+        row = listed.split(f'<td class="hd-id">{bad.id}</td>')[1].split("</tr>")[0]
+        assert "no sender" in row and "<td>2</td>" in row  # the new error, one more attempt
+        submit(client, page, retry)
+        listed = client.get(page).text
+        [(kind, text)] = _flashes(listed)
+        assert kind == "success"
+        ticket_id = int(re.fullmatch(r"The message was ingested into ticket #(\d+)\.", text)[1])
+        assert "my printer" in client.get(f"/helpdesk/tickets/{ticket_id}").text
+        assert [q.id for q in quarantine.list_quarantine(actor=SYSTEM)] == [bad.id]
+    finally:
+        pm.unregister(name="reparser")

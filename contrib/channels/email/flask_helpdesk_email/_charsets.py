@@ -55,11 +55,22 @@ ALIASES: dict[str, str] = {
 
 #: Codecs tried in turn when the declared one fails on the bytes.
 FALLBACKS: dict[str, tuple[str, ...]] = {
-    "iso2022_jp_ext": ("iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2", "cp932"),
+    "iso2022_jp_ext": (
+        "iso2022_jp_ms", "iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_2", "cp932",
+    ),
     "cp1252": ("latin-1",),
     "cp932": ("shift_jis_2004",),
     "koi8-r": ("koi8_u",),
 }
+
+#: Legacy charsets mailers write unlabelled 8-bit header bytes in, most common
+#: first. On a short header the detector may pick a code page no mailer uses
+#: (HP Roman-8: "Fr—sche" for "Frösche"); then the best of these is taken.
+HEADER_CHARSETS = (
+    "cp1252", "cp1250", "cp1251", "koi8_r", "cp932", "euc_jp", "gb18030", "big5", "cp949",
+    "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp874",
+)
+
 
 def codec_for(label: str | None) -> str | None:
     """Return the Python codec name for a MIME charset label, or ``None``.
@@ -77,12 +88,16 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
-def guess(data: bytes) -> str | None:
+def guess(data: bytes, likely: tuple[str, ...] = ()) -> str | None:
     """Guess the text of unlabelled or mislabelled 8-bit bytes.
 
     UTF-8 is tried first (the most common mislabelling, also when a few bytes
     are broken, e.g. a name cut in the middle of a character), then
     charset-normalizer.
+
+    :param likely: Codecs expected here, most common first. When the
+        detector picks another one, it chooses again among these, and of
+        equally good readings the first one wins.
     """
     text = _mostly_utf8(data)
     if text is not None:
@@ -91,9 +106,24 @@ def guess(data: bytes) -> str | None:
         import charset_normalizer  # only for unlabelled 8-bit text: keeps start-up short
 
         best = charset_normalizer.from_bytes(data).best()
+        if best is not None and likely and _rank(best.encoding, likely) == len(likely):
+            found = charset_normalizer.from_bytes(data, cp_isolation=list(likely))
+            tied = [m for m in found if (m.chaos, m.coherence) == _score(found.best())]
+            best = min(tied, key=lambda m: _rank(m.encoding, likely), default=best)
     except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
         best = None
     return str(best) if best is not None else None
+
+
+def _score(match: t.Any) -> tuple[float, float] | None:
+    return None if match is None else (match.chaos, match.coherence)
+
+
+def _rank(encoding: str, likely: tuple[str, ...]) -> int:
+    """Position of ``encoding`` in ``likely``; ``len(likely)`` when absent."""
+    names = [codecs.lookup(c).name for c in likely]
+    name = codecs.lookup(encoding).name
+    return names.index(name) if name in names else len(names)
 
 
 def _mostly_utf8(data: bytes) -> str | None:
@@ -138,7 +168,7 @@ def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
         return guess(data) or data.decode("cp1252", "replace")
     for name in (codec, *FALLBACKS.get(codec, ())):
         try:
-            return data.decode(name)
+            return _DECODERS[name](data) if name in _DECODERS else data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
     guessed = guess(data)
@@ -147,6 +177,58 @@ def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
         return guessed
     notes.append(f"{what}: undecodable {label} bytes replaced")
     return data.decode(codec, "replace")
+
+
+_JIS_ESCAPE = re.compile(rb"\x1b(\$[@B]|\([BJI])")
+
+
+def _iso2022_jp_ms(data: bytes) -> str:
+    """ISO-2022-JP with the NEC and IBM extensions of Windows code page 932.
+
+    Outlook and Japanese webmail write circled digits, Roman numerals and
+    the like (row 13 and rows 89-92, Microsoft's CP50220) inside JIS X 0208
+    sequences; Python's ``iso2022_jp*`` codecs refuse them. The JIS bytes are
+    turned into Shift_JIS and decoded as ``cp932``.
+
+    :raises UnicodeDecodeError: The bytes are not ISO-2022-JP of this kind.
+    """
+    parts = _JIS_ESCAPE.split(data)
+    out = bytearray()
+    for mode, chunk in zip((b"(B", *parts[1::2]), parts[::2], strict=True):
+        if mode in (b"$@", b"$B"):
+            out += _jis_to_sjis(chunk, data)
+        elif mode == b"(I":  # half-width katakana
+            out += bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in chunk)
+        elif chunk.isascii() and b"\x1b" not in chunk:
+            out += chunk
+        else:
+            raise UnicodeDecodeError("iso2022_jp_ms", data, 0, len(data), "not ISO-2022-JP")
+    return bytes(out).decode("cp932")
+
+
+def _jis_to_sjis(chunk: bytes, data: bytes) -> bytes:
+    out, pos = bytearray(), 0
+    while pos < len(chunk):
+        j1 = chunk[pos]
+        if j1 < 0x21:  # a line break inside a two-byte run: mailers do it
+            out.append(j1)
+            pos += 1
+            continue
+        if pos + 1 >= len(chunk) or not (0x21 <= j1 <= 0x7E and 0x21 <= chunk[pos + 1] <= 0x7E):
+            raise UnicodeDecodeError("iso2022_jp_ms", data, 0, len(data), "not a JIS pair")
+        j2 = chunk[pos + 1]
+        s1 = ((j1 - 0x21) >> 1) + 0x81
+        s1 += 0x40 if s1 > 0x9F else 0
+        if j1 % 2:
+            s2 = j2 + 0x1F + (1 if j2 >= 0x60 else 0)
+        else:
+            s2 = j2 + 0x7E
+        out += bytes((s1, s2))
+        pos += 2
+    return bytes(out)
+
+
+_DECODERS: dict[str, t.Callable[[bytes], str]] = {"iso2022_jp_ms": _iso2022_jp_ms}
 
 
 # -- headers -----------------------------------------------------------------
@@ -201,7 +283,7 @@ def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str)
             return data.decode(codec)
         except UnicodeDecodeError:
             pass
-    return guess(data) or data.decode("cp1252", "replace")
+    return guess(data, HEADER_CHARSETS) or data.decode("cp1252", "replace")
 
 
 def _decode_words(value: str, notes: list[str], what: str) -> str:

@@ -5,24 +5,30 @@ pool of forked processes while the previous batch is stored), shaped like
 fetched mail (the account's group, sender filters, attachment limits) and
 handed to :func:`flask_helpdesk.services.ingest_batch` a batch at a time, so
 an import is idempotent (importing the same archive twice adds nothing) and
-keeps the messages' own dates. Nobody gets an automatic answer. A message
-that fails goes to the quarantine and the import goes on.
+keeps the messages' own dates. The messages are ingested as imported
+history (``imported=True``): no event rule runs on them and nobody gets an
+automatic answer. A message that fails goes to the quarantine and the import
+goes on.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import itertools
+import logging
 import mailbox
 import multiprocessing
 import os
 import typing as t
+from concurrent.futures.process import BrokenProcessPool
 
 from flask_helpdesk import NotFound
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 
+from .accounts import account_config
 from .intake import Intake
 from .parse import parse_message
 
@@ -31,6 +37,8 @@ if t.TYPE_CHECKING:
     from flask_helpdesk.models import ChannelAccount
 
     from .intake import Prepared
+
+log = logging.getLogger("flask_helpdesk_email.archive")
 
 #: At most this many messages are committed together by an import.
 BATCH = 200
@@ -105,8 +113,8 @@ def import_paths(
     :param chunk: Messages a worker parses at a time (at most ``batch``).
     """
     found = _account(account)
-    intake = Intake(found, channels.account_config(found) if found else {},
-                    ticket_token=ticket_token, automatic_replies=False)
+    intake = Intake(found, account_config(found) if found else {},
+                    ticket_token=ticket_token, automatic_replies=False, imported=True)
     stats = ImportStats()
     for items, parsed in _parsed(paths, intake, batch, workers, chunk):
         _import_batch(intake, items, parsed, stats)
@@ -136,7 +144,9 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
     share the CPUs. Each batch handed on is the run of parsed chunks at the
     head, at most ``batch`` messages: the first is small, so storing starts
     early, and later ones grow as parsing gets ahead of storing. At most
-    ``2 * workers`` chunks are with the pool at a time. An import of fewer
+    ``2 * workers`` chunks are with the pool at a time. When a worker dies
+    (killed, out of memory), the chunks it had are parsed here and the
+    import goes on without the pool. An import of fewer
     than :data:`POOL_MIN_CHUNKS` chunks (or ``workers=0``) is parsed here, in
     batches of ``batch``.
     """
@@ -156,28 +166,49 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
             yield items, parse(items)
         return
     numbered = enumerate(itertools.chain(head, chunks))
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        inflight: dict[int, tuple[list[tuple[str, bytes]], t.Any]] = {}
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        inflight: dict[int, tuple[list[tuple[str, bytes]], concurrent.futures.Future[t.Any]]] = {}
         ready: dict[int, tuple[list[tuple[str, bytes]], list[InboundMessage | str]]] = {}
+        broken = False
 
         def top_up() -> None:
-            while len(inflight) < 2 * workers and (more := next(numbered, None)) is not None:
-                inflight[more[0]] = (more[1], pool.apply_async(_parse_all, (
-                    [r for _s, r in more[1]], intake.account_name, intake.ticket_token)))
+            nonlocal broken
+            while (not broken and len(inflight) < 2 * workers
+                   and (more := next(numbered, None)) is not None):
+                try:
+                    inflight[more[0]] = (more[1], pool.submit(
+                        _parse_all, [r for _s, r in more[1]], intake.account_name,
+                        intake.ticket_token))
+                except BrokenProcessPool:
+                    broken = True
+                    ready[more[0]] = (more[1], parse(more[1]))
+
+        def result(index: int) -> list[InboundMessage | str]:
+            nonlocal broken
+            items, future = inflight[index]
+            try:
+                parsed: list[InboundMessage | str] = future.result()
+                return parsed
+            except BrokenProcessPool:  # a worker died (killed, out of memory)
+                if not broken:
+                    log.warning("A parsing process of the import died; parsing here instead.")
+                broken = True
+                return parse(items)
 
         first, first_items = next(numbered)
         top_up()
         ready[first] = (first_items, parse(first_items))
         following = first
-        while inflight or ready:
+        while inflight or ready or broken:
             items_out: list[tuple[str, bytes]] = []
             parsed_out: list[InboundMessage | str] = []
             while following in ready or (
-                    following in inflight and inflight[following][1].ready()):
+                    following in inflight and inflight[following][1].done()):
                 if following in ready:
                     items, parsed = ready[following]
                 else:
-                    items, parsed = inflight[following][0], inflight[following][1].get()
+                    items, parsed = inflight[following][0], result(following)
                 if items_out and len(items_out) + len(items) > batch:
                     ready[following] = (items, parsed)
                     break
@@ -191,9 +222,11 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
                 yield items_out, parsed_out
             elif (later := next(numbered, None)) is not None:
                 ready[later[0]] = (later[1], parse(later[1]))  # work instead of waiting
+            elif following in inflight:
+                ready[following] = (inflight[following][0], result(following))
+                del inflight[following]
             else:
-                items, job = inflight.pop(following)
-                ready[following] = (items, job.get())
+                break
 
 
 def _chunked(items: t.Iterable[tuple[str, bytes]], size: int

@@ -45,6 +45,8 @@ from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import quarantine
 
+from . import _tls
+from . import accounts
 from . import intake
 from . import oauth2
 from .flood import STATE as FLOOD_STATE
@@ -59,6 +61,8 @@ ACK_KEYWORD = "$HelpdeskImported"
 BATCH = 50
 #: Most bytes fetched per IMAP command (a large message is fetched alone).
 BATCH_BYTES = 32 * 1024 * 1024
+#: ``imap_security`` values: implicit TLS, STARTTLS, plain (loopback only).
+SECURITY = ("tls", "starttls", "plain")
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
@@ -74,6 +78,8 @@ class FetchOptions:
     :ivar lease: Seconds an account stays locked for one poll.
     :ivar flood_limit: Messages a minute from one sender before their new
         tickets go to spam (``0``: no limit).
+    :ivar poll_limit: Most messages fetched from one account in one poll
+        (``0``: no limit); what is left is the account's backlog.
     """
 
     backfill_days: int = 14
@@ -82,6 +88,7 @@ class FetchOptions:
     ticket_token: str = r"\[#(\d+)\]"
     lease: float = 600
     flood_limit: int = 20
+    poll_limit: int = 0
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> FetchOptions:
@@ -91,16 +98,18 @@ class FetchOptions:
             ack_folder=str(config["HELPDESK_EMAIL_ACK_FOLDER"]),
             ticket_token=str(config["HELPDESK_EMAIL_TICKET_TOKEN"]),
             flood_limit=int(config["HELPDESK_EMAIL_FLOOD_LIMIT"]),
+            poll_limit=int(config["HELPDESK_EMAIL_POLL_LIMIT"] or 0),
         )
 
 
 @dataclasses.dataclass
 class PollStats:
-    """What one poll of an account did."""
+    """What one poll of an account did; ``backlog``: new messages left for the next poll."""
 
     fetched: int = 0
     ingested: int = 0
     quarantined: int = 0
+    backlog: int = 0
     locked: bool = False
 
 
@@ -119,7 +128,7 @@ def poll_account(account: ChannelAccount, options: FetchOptions) -> PollStats:
         with connect(run.settings, account) as mb:
             for folder in run.settings.get("folders") or ["INBOX"]:
                 _poll_folder(mb, run, str(folder))
-        channels.record_success(account.id)
+        channels.record_success(account.id, backlog=run.stats.backlog)
         run.report_flood()
     except ChannelError as exc:
         channels.record_error(account.id, error=exc.message)
@@ -138,11 +147,21 @@ class _Run:
 
     def __init__(self, account: ChannelAccount, options: FetchOptions, owner: str) -> None:
         self.account, self.options, self.owner = account, options, owner
-        self.settings = channels.account_config(account)
+        self.settings = accounts.account_config(account)
         self.stats = PollStats()
         self.meter = FloodMeter(channels.get_cursor(account.id, FLOOD_STATE),
                                 options.flood_limit)
         self.intake = intake.Intake(account, self.settings, ticket_token=options.ticket_token)
+        #: Messages this poll may still fetch (``None``: no limit).
+        self.budget: int | None = options.poll_limit or None
+
+    def take(self, uids: list[int]) -> list[int]:
+        """The first of ``uids`` that fit in the poll's budget; the rest is backlog."""
+        taken = uids if self.budget is None else uids[:self.budget]
+        if self.budget is not None:
+            self.budget -= len(taken)
+        self.stats.backlog += len(uids) - len(taken)
+        return taken
 
     def save_meter(self) -> None:
         if self.meter.changed:
@@ -160,21 +179,28 @@ class _Run:
 def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None) -> BaseMailBox:
     """Log in to the account's IMAP server (``imap_*`` settings, ``imap_password`` secret).
 
-    With ``imap_auth: "xoauth2"`` it logs in with the token of the
-    ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+    The server's certificate is checked against the system's CAs, or those of
+    ``imap_ca_file``; ``imap_security: "plain"`` is refused unless the host is
+    a loopback address. With ``imap_auth: "xoauth2"`` it logs in with the
+    token of the ``helpdesk_email_oauth2_token`` hook for ``account`` instead.
+
+    :raises ChannelError: Plain IMAP to another host, an unknown security
+        mode, or a certificate that cannot be verified.
     """
     host, port = str(config["imap_host"]), int(config["imap_port"])
     security = str(config.get("imap_security", "tls"))
-    context = ssl.create_default_context()
-    if not config.get("imap_verify", True):
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    check_security(host, security)
     mb: BaseMailBox
-    if security == "tls":
-        mb = MailBox(host, port, timeout=30, ssl_context=context)
-    elif security == "starttls":
-        mb = MailBoxStartTls(host, port, timeout=30, ssl_context=context)
-    else:
-        mb = MailBoxUnencrypted(host, port, timeout=30)
+    try:
+        if security == "plain":
+            mb = MailBoxUnencrypted(host, port, timeout=30)
+        else:
+            context = _tls.context(verify=bool(config.get("imap_verify", True)),
+                                   ca_file=str(config.get("imap_ca_file") or ""))
+            box = MailBox if security == "tls" else MailBoxStartTls
+            mb = box(host, port, timeout=30, ssl_context=context)
+    except ssl.SSLCertVerificationError as exc:
+        raise _tls.verify_failed("imap", host, exc) from exc
     try:
         if oauth2.uses_oauth2(config, "imap"):
             mb.xoauth2(str(config["imap_username"]), oauth2.token(account, "imap"),
@@ -193,30 +219,60 @@ def connect(config: t.Mapping[str, t.Any], account: ChannelAccount | None = None
     return mb
 
 
+def check_security(host: str, security: str) -> None:
+    """Refuse an ``imap_security`` that is unknown, or plain to a host off this machine.
+
+    :raises ChannelError: With the reason, for the account's health.
+    """
+    if security not in SECURITY:
+        raise ChannelError(_("Unknown IMAP security %(mode)s.", mode=security))
+    if security == "plain" and not _tls.loopback(host):
+        raise ChannelError(_("Plain IMAP is allowed only to a loopback address; use tls or"
+                             " starttls."))
+
+
 def _poll_folder(mb: BaseMailBox, run: _Run, folder: str) -> None:
+    """Fetch the folder's new messages (or, first, those of the backfill window).
+
+    While a backfill is not done (a poll limit cut it short) the cursor keeps
+    its ``since`` date, so the next polls go on with the window and not with
+    older mail that has higher UIDs.
+    """
     mb.folder.set(folder)
     uidvalidity = int(mb.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
     cursor = channels.get_cursor(run.account.id, folder)
     if cursor.get("uidvalidity") == uidvalidity:
         last = int(cursor.get("last_uid", 0))
+        since = cursor.get("since")
         _reack(mb, [int(u) for u in cursor.get("unacked", ())], run.options)
-        uids = [int(u) for u in mb.uids(f"UID {last + 1}:*") if int(u) > last]
     else:
-        since = dt.date.today() - dt.timedelta(days=run.options.backfill_days)
-        uids = [int(u) for u in mb.uids(f"SINCE {since.strftime('%d-%b-%Y')}")]
-        channels.set_cursor(run.account.id, folder, {"uidvalidity": uidvalidity, "last_uid": 0})
-    for batch in _batches(mb, sorted(uids)):
+        last = 0
+        day = dt.date.today() - dt.timedelta(days=run.options.backfill_days)
+        since = day.strftime("%d-%b-%Y")
+        channels.set_cursor(run.account.id, folder,
+                            {"uidvalidity": uidvalidity, "last_uid": 0, "since": since})
+    query = f"UID {last + 1}:*" + (f" SINCE {since}" if since else "")
+    found = sorted(int(u) for u in mb.uids(query) if int(u) > last)
+    uids = run.take(found)
+    base = {"uidvalidity": uidvalidity, **({"since": since} if since else {})}
+    if since and len(uids) == len(found):
+        base.pop("since")  # the window is read once this poll is done
+    for batch in _batches(mb, uids):
         if not channels.claim_account(run.account.id, owner=run.owner,
                                       seconds=run.options.lease):
             raise ChannelError(_("Another fetcher took over account %(name)s.",
                                  name=run.account.name))
         fetched = _fetch(mb, batch)
         run.stats.fetched += len(fetched)
-        _store_batch(run, folder, uidvalidity, [
+        _store_batch(run, folder, base, [
             (uid, raw, run.meter.hit(_sender_hint(raw), when)) for uid, raw, when in fetched])
         _pause_for_tests()
         _ack(mb, [uid for uid, _r, _w in fetched], run.options)
         run.save_meter()
+    if since and "since" not in base and not uids:
+        state = channels.get_cursor(run.account.id, folder)
+        state.pop("since", None)
+        channels.set_cursor(run.account.id, folder, state)
 
 
 def _batches(mb: BaseMailBox, uids: list[int]) -> t.Iterator[list[int]]:
@@ -269,7 +325,7 @@ def _sender_hint(raw: bytes) -> str:
     return email.utils.parseaddr(str(msg.get("From", "")))[1].lower()
 
 
-def _store_batch(run: _Run, folder: str, uidvalidity: int,
+def _store_batch(run: _Run, folder: str, base: dict[str, t.Any],
                  batch: list[tuple[int, bytes, bool]]) -> None:
     """Parse and ingest one fetched batch in one transaction with the cursor's advance.
 
@@ -292,7 +348,7 @@ def _store_batch(run: _Run, folder: str, uidvalidity: int,
         if upto:
             uids = [uid for uid, _r, _f in batch[:upto]]
             channels.set_cursor(run.account.id, folder, {
-                "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+                **base, "last_uid": uids[-1], "unacked": uids})
 
     results = run.intake.store([p for _i, p in ready], finish=finish)
     for (position, _p), result in zip(ready, results, strict=True):
@@ -303,7 +359,7 @@ def _store_batch(run: _Run, folder: str, uidvalidity: int,
             run.stats.ingested += 1
     uids = [uid for uid, _r, _f in batch]
     channels.set_cursor(run.account.id, folder, {
-        "uidvalidity": uidvalidity, "last_uid": uids[-1], "unacked": uids})
+        **base, "last_uid": uids[-1], "unacked": uids})
 
 
 def _quarantine(run: _Run, folder: str, uid: int, raw: bytes, error: Exception) -> None:
@@ -344,7 +400,7 @@ def _pause_for_tests() -> None:
 def poll_all(options: FetchOptions, name: str | None = None) -> dict[str, PollStats]:
     """Poll every enabled email account (or the one named ``name``)."""
     if name is not None:
-        accounts = [channels.find_account("email", name, actor=SYSTEM)]
+        found = [channels.find_account("email", name, actor=SYSTEM)]
     else:
-        accounts = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
-    return {account.name: poll_account(account, options) for account in accounts}
+        found = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
+    return {account.name: poll_account(account, options) for account in found}

@@ -27,6 +27,7 @@ from flask import Flask
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
+from . import accounts
 from .client import FetchOptions
 from .client import connect
 from .client import poll_account
@@ -80,7 +81,7 @@ class IdleWatcher:
 
     def _watch(self, options: FetchOptions) -> None:
         account = channels.get_account(self.account_id, actor=SYSTEM)
-        settings = channels.account_config(account)
+        settings = accounts.account_config(account)
         folder = str((settings.get("folders") or ["INBOX"])[0])
         with connect(settings, account) as mb:
             if "IDLE" not in mb.client.capabilities:
@@ -120,10 +121,14 @@ class IdleWatcher:
 
 
 def watch_accounts(app: Flask, names: t.Iterable[str] = ()) -> list[IdleWatcher]:
-    """Start a watcher for every enabled email account (or the ones named)."""
+    """Start a watcher for every enabled email account (or the ones named).
+
+    The accounts of :data:`HELPDESK_EMAIL_ACCOUNTS` are applied first.
+    """
     config = app.config
     wanted = set(names)
-    accounts = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
+    accounts.sync_config_accounts(config)
+    found = channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True)
     return [IdleWatcher(app, a.id, idle_timeout=float(config["HELPDESK_EMAIL_IDLE_TIMEOUT"]),
                         fallback=float(config["HELPDESK_EMAIL_POLL_INTERVAL"] or 60)).start()
-            for a in accounts if not wanted or a.name in wanted]
+            for a in found if not wanted or a.name in wanted]

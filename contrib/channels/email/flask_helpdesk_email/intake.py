@@ -16,10 +16,17 @@ an :class:`Intake`, so a message is treated the same whichever way it arrives:
   answer through the outbox, unless an automatic reply is refused
   (:func:`flask_helpdesk.services.messages.may_reply_automatically`, which
   asks this plugin's loop guard, :mod:`flask_helpdesk_email.loops`).
+  A message that reuses the Message-ID of a stored one with other content is
+  stored as a new message (see :func:`flask_helpdesk.services.ingest`) and
+  its ticket tagged ``email:duplicate-message-id``.
+
+An archive import's messages are ``imported``: their events, and the tags and
+notes added here, carry ``imported: true``, so no event rule runs on them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing as t
 
@@ -28,6 +35,7 @@ from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import TicketChanges
 from flask_helpdesk.services import agents
+from flask_helpdesk.services import imported_history
 from flask_helpdesk.services import ingest
 from flask_helpdesk.services import ingest_batch
 from flask_helpdesk.services import messages
@@ -68,10 +76,13 @@ class Intake:
         (default :data:`HELPDESK_EMAIL_TICKET_TOKEN`).
     :param automatic_replies: Whether the customer is answered when
         attachments were left out (an archive import answers nobody).
+    :param imported: The mail is imported history (an archive import): the
+        messages are ingested with ``imported=True``.
     """
 
     def __init__(self, account: ChannelAccount | None, settings: t.Mapping[str, t.Any], *,
-                 ticket_token: str | None = None, automatic_replies: bool = True) -> None:
+                 ticket_token: str | None = None, automatic_replies: bool = True,
+                 imported: bool = False) -> None:
         state = get_state()
         self.account, self.settings = account, settings
         self.config = state.config.values
@@ -84,6 +95,7 @@ class Intake:
         self.max_files = state.config.max_attachments_per_message
         self.threshold = state.config.spam_threshold
         self.automatic_replies = automatic_replies
+        self.imported = imported
 
     def parse(self, raw: bytes) -> InboundMessage:
         return parse_message(raw, account=self.account_name, ticket_token=self.ticket_token)
@@ -99,6 +111,8 @@ class Intake:
         """
         if self.group and not message.group:
             message = dataclasses.replace(message, group=self.group)
+        if self.imported and not message.imported:
+            message = dataclasses.replace(message, imported=True)
         own = {str(a).strip().lower() for a in (self.settings.get("from_address"),
                                                self.settings.get("imap_username")) if a}
         if own and any(p.value.lower() in own for p in message.participants):
@@ -145,15 +159,21 @@ class Intake:
         tags = [prepared.verdict.tag] if result.created and prepared.verdict.tag else []
         if prepared.dropped and result.created:
             tags.append(DROPPED_TAG)
-        if tags:
-            tickets.update_ticket(result.ticket_id, actor=SYSTEM,
-                                  changes=TicketChanges(add_tags=tags))
-        if prepared.dropped:
-            _report_dropped(prepared, result, self)
+        if result.reused_id_of is not None:
+            tags.append(DUPLICATE_ID_TAG)
+        with imported_history() if prepared.message.imported else contextlib.nullcontext():
+            if tags:
+                tickets.update_ticket(result.ticket_id, actor=SYSTEM,
+                                      changes=TicketChanges(add_tags=tags))
+            if prepared.dropped:
+                _report_dropped(prepared, result, self)
 
 
 #: The tag of a ticket whose email came with attachments that were left out.
 DROPPED_TAG = "email:attachments-dropped"
+
+#: The tag of a ticket that got an email reusing the Message-ID of another, different one.
+DUPLICATE_ID_TAG = "email:duplicate-message-id"
 
 
 def prepare(

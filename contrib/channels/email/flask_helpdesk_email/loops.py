@@ -101,13 +101,14 @@ def _internal_domains(account: str, config: t.Mapping[str, t.Any]) -> list[str]:
     from flask_helpdesk.services import SYSTEM
     from flask_helpdesk.services import channels
 
+    from .accounts import account_config
     from .filters import internal_domains
 
     try:
         found = channels.find_account("email", account, actor=SYSTEM)
     except NotFound:
         return internal_domains(config, {})
-    return internal_domains(config, channels.account_config(found))
+    return internal_domains(config, account_config(found))
 
 
 def may_auto_reply(message: InboundMessage, **kwargs: t.Any) -> bool:

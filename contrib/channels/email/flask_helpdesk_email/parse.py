@@ -291,7 +291,8 @@ class _Parser:
                     email.utils.unquote(str(value)), self.warnings, fallback=self.charset,
                     what="filename",
                 )
-            name = " ".join(re.sub(r"[\x00-\x1f\x7f]", "", name).split())
+            # A line break or tab in a name separates words: it becomes a space.
+            name = " ".join(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", name).split())
             if name:
                 return name
         return None
@@ -372,7 +373,8 @@ class _Parser:
         references = self.ids("References")[-MAX_THREAD_IDS:]
         self.visit(msg)
         html_source = "\n".join(self.html)
-        full_text = "\n\n".join(p.strip("\n") for p in self.plain if p.strip())
+        full_text = "\n\n".join(
+            p.replace("\r\n", "\n").strip("\n") for p in self.plain if p.strip())
         if not full_text and html_source:
             full_text = html_to_text(html_source)
         full_text = full_text.replace("\r\n", "\n")
@@ -425,6 +427,7 @@ class _Parser:
             auto_submitted=_flags.is_auto(flags),
             spam_score=spam,
             meta=meta,
+            content_hash=content_hash(self.raw),
         )
 
     def mark_inline(self, html_source: str) -> list[InboundAttachment]:
@@ -453,11 +456,42 @@ def _fallback(raw: bytes, account: str, warnings: list[str]) -> InboundMessage:
         text=text,
         account=account,
         meta={"full_text": text, "parse_warnings": warnings, "flags": {"no_sender": True}},
+        content_hash=content_hash(raw),
     )
 
 
 def _hash_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+#: Headers whose values :func:`content_hash` covers (others are added on the way).
+_HASHED_HEADERS = (b"from", b"to", b"cc", b"date", b"subject", b"message-id")
+_BODY_SPLIT = re.compile(rb"\r?\n\r?\n")
+
+
+def content_hash(raw: bytes) -> str:
+    """``sha256:<hex>`` of what makes a mail this mail, for ``InboundMessage.content_hash``.
+
+    It covers the From, To, Cc, Date, Subject and Message-ID headers and the
+    body, with line endings, folding, trailing blanks and mbox ``>From ``
+    quoting evened out, so the same mail fetched over IMAP, saved as .eml or
+    read from an mbox (which adds ``Status`` headers) hashes the same, and a
+    different mail that reuses a Message-ID does not.
+
+    .. versionadded:: 0.2
+    """
+    parts = _BODY_SPLIT.split(raw, maxsplit=1)
+    head, body = parts[0], parts[1] if len(parts) > 1 else b""
+    unfolded = re.sub(rb"\r?\n[ \t]+", b" ", head.replace(b"\r\n", b"\n"))
+    fields = []
+    for line in unfolded.split(b"\n"):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() in _HASHED_HEADERS:
+            fields.append(name.strip().lower() + b":" + b" ".join(value.split()))
+    text = re.sub(rb"(?m)^>+(From )", rb"\1", body.replace(b"\r\n", b"\n"))
+    text = re.sub(rb"[ \t]+\n", b"\n", text).rstrip()
+    digest = hashlib.sha256(b"\n".join(sorted(fields)) + b"\n\n" + text)
+    return "sha256:" + digest.hexdigest()
 
 
 def _ids(value: str) -> list[str]:

@@ -19,6 +19,7 @@ from flask_helpdesk.i18n import gettext as _
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 
+from . import accounts
 from . import hookspecs
 from . import oauth2
 from . import smtp
@@ -42,7 +43,7 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
 #: ``imap_security`` / ``smtp_security`` values (see client.connect and smtp.send).
 def _security() -> list[tuple[str, str]]:
     return [("tls", "TLS"), ("starttls", "STARTTLS"),
-            ("plain", _("None (SMTP: loopback servers only)"))]
+            ("plain", _("None (loopback servers only)"))]
 
 
 @hookimpl
@@ -60,6 +61,9 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
         field("imap_port", _("IMAP port"), "number", required=True, default=993),
         field("imap_security", _("IMAP security"), "select", choices=_security(), default="tls"),
         field("imap_verify", _("Check the IMAP server's certificate"), "checkbox", default=True),
+        field("imap_ca_file", _("CA certificate file (IMAP)"), help=_(
+            "PEM file on the helpdesk's server of the CA that signed the server's certificate,"
+            " trusted instead of the system's CAs; empty for a public certificate.")),
         field("imap_username", _("IMAP username"), required=True),
         field("imap_password", _("IMAP password"), "password", secret=True, required=True),
         field("folders", _("Folders to read"), "textarea", multiple=True, default=["INBOX"],
@@ -69,6 +73,9 @@ def helpdesk_channel_settings() -> list[dict[str, t.Any]]:
         field("smtp_security", _("SMTP security"), "select", choices=_security(),
               default="starttls"),
         field("smtp_verify", _("Check the SMTP server's certificate"), "checkbox", default=True),
+        field("smtp_ca_file", _("CA certificate file (SMTP)"), help=_(
+            "PEM file on the helpdesk's server of the CA that signed the server's certificate,"
+            " trusted instead of the system's CAs; empty for a public certificate.")),
         field("smtp_username", _("SMTP username"), help=_("Empty when the server needs no login.")),
         field("smtp_password", _("SMTP password"), "password", secret=True),
         field("from_address", _("Replies come from (address)"), required=True),
@@ -83,6 +90,7 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_POLL_INTERVAL": 60,
         "HELPDESK_EMAIL_IDLE_TIMEOUT": 300,
         "HELPDESK_EMAIL_BACKFILL_DAYS": 14,
+        "HELPDESK_EMAIL_POLL_LIMIT": 0,
         "HELPDESK_EMAIL_ACK_MODE": "flag",
         "HELPDESK_EMAIL_ACK_FOLDER": "Helpdesk",
         "HELPDESK_EMAIL_MAX_ATTACHMENT_SIZE": 50 * 1024 * 1024,
@@ -92,12 +100,13 @@ def helpdesk_config_defaults() -> dict[str, t.Any]:
         "HELPDESK_EMAIL_INTERNAL_MAIL": "spam",
         "HELPDESK_EMAIL_TICKET_TOKEN": r"\[#(\d+)\]",
         "HELPDESK_EMAIL_NOTIFY_ACCOUNT": None,
+        "HELPDESK_EMAIL_ACCOUNTS": (),
     }
 
 
 def _smtp_settings(account: t.Any) -> smtp.SmtpSettings:
     """How ``account`` sends: its SMTP settings, with a fresh OAuth2 token if it uses one."""
-    config = channels.account_config(account)
+    config = accounts.account_config(account)
     settings = smtp.SmtpSettings.from_config(config)
     if oauth2.uses_oauth2(config, "smtp"):
         try:
@@ -197,7 +206,7 @@ def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundM
         token = str(current_app.config["HELPDESK_EMAIL_TICKET_TOKEN"])
         found_intake = intake.Intake(None, {}, ticket_token=token, automatic_replies=False)
         return dataclasses.replace(found_intake.prepare(raw).message, account=account)
-    return intake.prepare(raw, account=found, settings=channels.account_config(found)).message
+    return intake.prepare(raw, account=found, settings=accounts.account_config(found)).message
 
 
 @hookimpl
@@ -215,6 +224,7 @@ def poll_all_job() -> None:
     The account lease keeps a slow poll and the next period from fetching at once.
     """
     state = get_state()
+    accounts.sync_config_accounts(state.config.values)
     for account in channels.list_accounts(actor=SYSTEM, channel="email", enabled_only=True):
         state.jobs.send("email_poll", account.id)
 
@@ -266,10 +276,33 @@ def poll_command(account: str | None) -> None:
     from .client import FetchOptions
     from .client import poll_all
 
-    options = FetchOptions.from_config(get_state().config.values)
+    config = get_state().config.values
+    _echo_errors(accounts.sync_config_accounts(config))
+    options = FetchOptions.from_config(config)
     for name, stats in poll_all(options, account).items():
         click.echo(f"{name}: fetched={stats.fetched} ingested={stats.ingested}"
-                   f" quarantined={stats.quarantined}" + (" locked" if stats.locked else ""))
+                   f" quarantined={stats.quarantined} backlog={stats.backlog}"
+                   + (" locked" if stats.locked else ""))
+
+
+@email_group.command("accounts")
+def accounts_command() -> None:
+    """Apply HELPDESK_EMAIL_ACCOUNTS to the database and list the email accounts."""
+    report = accounts.sync_config_accounts(get_state().config.values)
+    for label, names in (("created", report.created), ("updated", report.updated),
+                         ("released", report.released)):
+        if names:
+            click.echo(f"{label}: {', '.join(names)}")
+    _echo_errors(report)
+    for account in channels.list_accounts(actor=SYSTEM, channel="email"):
+        source = channels.managed_by(account) or "database"
+        state = "enabled" if account.enabled else "disabled"
+        click.echo(f"{account.name}\t{source}\t{state}\tbacklog={account.backlog}")
+
+
+def _echo_errors(report: accounts.SyncReport) -> None:
+    for name, error in report.errors.items():
+        click.echo(f"HELPDESK_EMAIL_ACCOUNTS {name}: {error}", err=True)
 
 
 @email_group.command("idle")

@@ -22,20 +22,23 @@ from __future__ import annotations
 import dataclasses
 import re
 
+#: Interpolated into verbose patterns, so a space is written ``\s``.
 _WROTE = (
-    r"wrote|writes|escreveu|escribió|a écrit|schrieb|ha scritto|scrisse|kirjoitti|skrev|"
+    r"wrote|writes|escreveu|escribió|a\sécrit|schrieb|ha\sscritto|scrisse|kirjoitti|skrev|"
     r"написал\(а\)|написала|написал|пишет|написав|schreef|napisał\(a\)|napisał|napsal"
 )
+#: Words an "On ... wrote:" header starts with.
+_LEADS = r"On|Em|Le|Am|El|Il|Op|Den|Dne|W\sdniu"
 #: A quote header on one line, once its parts are joined.
 QUOTE_HEADER = re.compile(
     rf"""^\s*(?:
-        (?:On|Em|Le|Am|El|Il|Op|Den|Dne|W\sdniu|On\s\w+,)\s.{{0,300}}?(?:{_WROTE})\s?:
+        (?:{_LEADS}|On\s\w+,)\s.{{0,300}}?(?:{_WROTE})\s?:
       | .{{0,300}}\s(?:{_WROTE})\s?:                      # "Ivan <a@b> написал(а):"
-      | .{{0,200}}\d.{{0,200}}<\s?[^<>\s]+@[^<>\s]+>\s?:  # Gmail ru: "ср, 30 апр. ... <a@b>:"
+      | .{{0,200}}\d.{{0,200}}<\s?[^<>\s]+@[^<>\s]+\s?>\s?:  # Gmail ru: "ср, 30 апр. ... <a@b>:"
       | -{{2,}}\s?\w+\s.{{0,300}}(?:{_WROTE})\s?-{{2,}}        # Zoho: "---- On ... wrote ----"
       | -{{2,}}\s?(?:Original\sMessage|Mensagem\soriginal|Исходное\sсообщение|Message\sd'origine|
             Ursprüngliche\sNachricht|Mensaje\soriginal|Messaggio\soriginale|Oorspronkelijk\sbericht|
-            Original\smeddelelse|Alkuperäinen\sviesti|Opprinnelig\smelding)\s?-{{2,}}
+            Original\smeddelelse|Oprindelig\sbesked|Alkuperäinen\sviesti|Opprinnelig\smelding)\s?-{{2,}}
       | _{{10,}}
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -53,7 +56,8 @@ _SIGNATURE = re.compile(
     r"""^\s*(?:
         --\s*$ | __+\s*$ | —\s*$
       | (?:Sent|Envoyé|Enviado|Gesendet|Inviato|Skickat|Отправлено)\s(?:from|from\smy|do\smeu|
-            desde\smi|de\smi|depuis\smon|von\smeinem|dal\smio|från\smin|с|из)\s.{1,60}$
+            desde\smi|de\smi|de\smon|depuis\smon|à\spartir\sde|von\smeinem|von|dal\smio|
+            från\smin|с|из)\s.{1,60}$
       | Von\smeinem\s.{1,40}\sgesendet\s*$
       | Get\sOutlook\sfor\s\w+.*$
       | Sent\son\sthe\sgo.*$
@@ -61,6 +65,12 @@ _SIGNATURE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _QUOTED = re.compile(r"^\s*>")
+#: The first line of a header split over lines: a lead word, or a year or time in it.
+_HEADER_START = re.compile(
+    rf"^\s*(?:{_LEADS})\s|\b(?:19|20)\d\d\b|\b\d\d?[:.]\d\d\b", re.IGNORECASE
+)
+#: A separator line ("-----", "====") that mailers put above a quote header.
+_RULE = re.compile(r"^\s*([-_=*])\1{3,}\s*$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,8 +123,16 @@ def _history_start(lines: list[str]) -> int:
             continue
         after = next((x for x in lines[i + size :] if x.strip()), "")
         if i > 0 and not _QUOTED.match(after):
-            return i
+            return _rule_above(lines, i)
     return len(lines)
+
+
+def _rule_above(lines: list[str], i: int) -> int:
+    """``i``, or the separator line just above it (blank lines between)."""
+    j = i
+    while j > 0 and not lines[j - 1].strip():
+        j -= 1
+    return j - 1 if j > 1 and _RULE.match(lines[j - 1]) else i
 
 
 def _header_size(lines: list[str], i: int) -> int:
@@ -125,10 +143,10 @@ def _header_size(lines: list[str], i: int) -> int:
         joined = " ".join(x.strip() for x in lines[i : i + size])
         if len(joined) > 400:
             break
-        # Every form of QUOTE_HEADER ends in ":", "--" or "___": a cheap test
-        # that spares most lines the regular expression.
-        if joined.rstrip()[-1:] in _HEADER_ENDS and QUOTE_HEADER.match(joined):
-            return size
+        if _is_header(joined):
+            if size == 1 or _opens_header(lines, i, size):
+                return size
+            break
         if size > 1 and not lines[i + size - 1].strip():
             break
     if _FROM.match(lines[i]):
@@ -137,6 +155,27 @@ def _header_size(lines: list[str], i: int) -> int:
         if fields >= 2:
             return 1
     return 0
+
+
+def _is_header(joined: str) -> bool:
+    # Every form of QUOTE_HEADER ends in ":", "--" or "___": a cheap test
+    # that spares most lines the regular expression.
+    return joined.rstrip()[-1:] in _HEADER_ENDS and bool(QUOTE_HEADER.match(joined))
+
+
+def _opens_header(lines: list[str], i: int, size: int) -> bool:
+    """Whether ``lines[i]`` belongs to the header joined from ``size`` lines.
+
+    "... wrote:" matches with any text line joined above it ("Thanks!" /
+    "On Mon, Bob wrote:"). When lines below ``lines[i]`` are a header on
+    their own, ``lines[i]`` is its first line only if it looks like one (a
+    lead word, a year or a time) and does not end a sentence.
+    """
+    rest = [x.strip() for x in lines[i + 1 : i + size]]
+    if not any(_is_header(" ".join(rest[k:])) for k in range(len(rest))):
+        return True
+    first = lines[i].rstrip()
+    return bool(_HEADER_START.search(first)) and first[-1:] not in ".!?:;"
 
 
 def _strip_bottom_quotes(lines: list[str]) -> int:
@@ -157,8 +196,10 @@ def _strip_bottom_quotes(lines: list[str]) -> int:
         if not line.strip() or _QUOTED.match(line):
             end -= 1
             continue
+        # A header may reach below ``end`` into lines already cut (the
+        # second line of "... <" / "a@b> wrote:" looks quoted).
         size = next(
-            (s for s in (1, 2, 3) if end - s >= 0 and _header_size(lines, end - s) == s), 0
+            (s for s in (1, 2, 3) if end - s >= 0 and _header_size(lines, end - s) >= s), 0
         )
         if size and end < len(lines):
             end -= size

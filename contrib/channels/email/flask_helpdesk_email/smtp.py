@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import email.policy
 import email.utils
-import ipaddress
 import smtplib
-import socket
 import ssl
 import typing as t
 from email.message import EmailMessage
 
+from flask_helpdesk import ChannelError
 from flask_helpdesk import DeliveryError
 from flask_helpdesk.i18n import gettext as _
+
+from . import _tls
 
 if t.TYPE_CHECKING:
     from flask_helpdesk import AgentNotice
@@ -42,6 +43,7 @@ class SmtpSettings:
     :ivar from_name: Display name of that address.
     :ivar timeout: Seconds before a connection or command gives up.
     :ivar verify: Check the server's TLS certificate.
+    :ivar ca_file: PEM file of the CA(s) trusted instead of the system's.
     :ivar auth: ``password``, or ``xoauth2`` to log in with ``oauth2_token``.
     :ivar oauth2_token: The access token of an ``xoauth2`` account (from the
         ``helpdesk_email_oauth2_token`` hook).
@@ -56,6 +58,7 @@ class SmtpSettings:
     from_name: str = ""
     timeout: float = 30.0
     verify: bool = True
+    ca_file: str = ""
     auth: str = "password"
     oauth2_token: str = ""
 
@@ -75,6 +78,7 @@ class SmtpSettings:
                 from_name=str(config.get("from_name", "")),
                 timeout=float(config.get("smtp_timeout", 30.0)),
                 verify=bool(config.get("smtp_verify", True)),
+                ca_file=str(config.get("smtp_ca_file") or ""),
                 auth=str(config.get("smtp_auth", "password")).lower(),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -161,16 +165,22 @@ def send(msg: EmailMessage, settings: SmtpSettings) -> None:
     if settings.security not in SECURITY:
         raise DeliveryError(_("Unknown SMTP security %(mode)s.", mode=settings.security),
                             permanent=True)
-    if settings.security == "plain" and not _loopback(settings.host):
+    if settings.security == "plain" and not _tls.loopback(settings.host):
         raise DeliveryError(_("Plain SMTP is allowed only to a loopback address; use tls or"
                               " starttls."), permanent=True)
     try:
-        with _connect(settings) as smtp:
+        context = _tls.context(verify=settings.verify, ca_file=settings.ca_file)
+    except ChannelError as exc:  # an unreadable CA file: a setting to fix
+        raise DeliveryError(exc.message, permanent=True) from exc
+    try:
+        with _connect(settings, context) as smtp:
             if settings.auth == "xoauth2":
                 _xoauth2(smtp, settings)
             elif settings.username:
                 smtp.login(settings.username, settings.password)
             smtp.send_message(msg, from_addr=settings.from_address)
+    except ssl.SSLCertVerificationError as exc:
+        raise DeliveryError(_tls.verify_failed("smtp", settings.host, exc).message) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _msg in exc.recipients.values()]
         raise _error(min(codes) if codes else 450, str(exc.recipients)) from exc
@@ -195,11 +205,7 @@ def _xoauth2(smtp: smtplib.SMTP, settings: SmtpSettings) -> None:
                               text=exc.smtp_error.decode("utf-8", "replace"))) from exc
 
 
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
-    context = ssl.create_default_context()
-    if not settings.verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+def _connect(settings: SmtpSettings, context: ssl.SSLContext) -> smtplib.SMTP:
     if settings.security == "tls":
         return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
                                 context=context)
@@ -213,9 +219,3 @@ def _error(code: int, text: str) -> DeliveryError:
     return DeliveryError(_("The SMTP server answered %(code)s: %(text)s", code=code, text=text),
                          permanent=500 <= code < 600)
 
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-    except (OSError, ValueError):
-        return False

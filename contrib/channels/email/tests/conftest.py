@@ -95,3 +95,18 @@ def mail_app(mail_app_factory: t.Callable[..., Flask]) -> t.Iterator[Flask]:
     app = mail_app_factory()
     with app.app_context():
         yield app
+
+
+# -- the corpus pass rates, printed after a run that checked the corpus ------------
+
+def pytest_terminal_summary(terminalreporter: t.Any) -> None:
+    ran = any("test_email_corpus.py::test_expected_fields" in report.nodeid
+              for outcome in ("passed", "failed")
+              for report in terminalreporter.stats.get(outcome, ()))
+    if not ran:
+        return
+    import email_corpus_check as check
+
+    terminalreporter.section("email corpus pass rates (shared/email-corpus)")
+    for line in check.rate_table(check.run_all()):
+        terminalreporter.write_line(line)

@@ -1,6 +1,9 @@
 """A private Dovecot IMAP server for the tests, with its config under a temporary folder.
 
-``scripts/dovecot.sh`` installs Debian's dovecot-imapd when it is missing.
+``scripts/dovecot.sh`` installs Debian's dovecot-imapd when it is missing. The
+server listens on loopback only: plain IMAP with STARTTLS on :attr:`Dovecot.port`,
+implicit TLS on :attr:`Dovecot.tls_port`, with a certificate for ``127.0.0.1``
+signed by a CA made for the run (:attr:`Dovecot.certs`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from tls_certs import make_certs
+
 ROOT = Path(__file__).resolve().parents[4]
 USER, PASSWORD = "help@example.test", "secret"
 
@@ -26,7 +31,10 @@ state_dir = {run}/state
 log_path = {run}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{certs.cert}
+ssl_key = <{certs.key}
+ssl_dh = </usr/share/dovecot/dh.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2 oauthbearer
 default_login_user = dovenull
@@ -56,7 +64,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 service stats {{
@@ -123,10 +133,13 @@ def _free_port() -> int:
 
 
 class Dovecot:
-    """One running server: ``port``, ``user``, ``password``; ``stop()`` ends it."""
+    """One running server: ``port`` (plain, STARTTLS), ``tls_port``, ``user``, ``password``,
+    ``certs``; ``stop()`` ends it."""
 
     def __init__(self, run: Path) -> None:
         self.run, self.port = run, _free_port()
+        self.tls_port = next(p for p in iter(_free_port, 0) if p != self.port)
+        self.certs = make_certs(run / "tls")
         self.user, self.password = USER, PASSWORD
         self.conf = run / "dovecot.conf"
         self.oauth = TokenServer()
@@ -139,14 +152,16 @@ class Dovecot:
         os.chown(self.run / "mail", dovecot.pw_uid, dovecot.pw_gid)
         os.chmod(self.run, 0o755)
         (self.run / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:::::\n")
-        self.conf.write_text(_CONF.format(run=self.run, port=self.port))
+        self.conf.write_text(_CONF.format(run=self.run, port=self.port, tls_port=self.tls_port,
+                                          certs=self.certs))
         (self.run / "oauth2.conf.ext").write_text(_OAUTH2.format(port=self.oauth.port))
         self.proc = subprocess.Popen([shutil.which("dovecot") or "dovecot", "-F", "-c",
                                       str(self.conf)])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                for port in (self.port, self.tls_port):
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)
@@ -171,3 +186,9 @@ class Dovecot:
     def settings(self) -> dict[str, object]:
         return {"imap_host": "127.0.0.1", "imap_port": self.port, "imap_security": "plain",
                 "imap_username": self.user}
+
+    def tls_settings(self, security: str = "tls") -> dict[str, object]:
+        """Settings of a ``tls`` or ``starttls`` account that trusts the run's CA."""
+        port = self.tls_port if security == "tls" else self.port
+        return {**self.settings(), "imap_port": port, "imap_security": security,
+                "imap_ca_file": str(self.certs.ca)}

@@ -13,7 +13,10 @@ from aiosmtpd.smtp import AuthResult
 class SmtpSink:
     """``received``: the raw bytes of every accepted message; ``answer``: reply to DATA."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: str = "", context: t.Any = None) -> None:
+        """``tls="starttls"`` offers STARTTLS, ``tls="tls"`` speaks implicit TLS, with the
+        server :class:`ssl.SSLContext` ``context``."""
+        self.tls = tls
         self.received: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         #: Set to e.g. ``"451 try later"`` or ``"550 no such user"`` to refuse.
@@ -25,8 +28,13 @@ class SmtpSink:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
+        kwargs: dict[str, t.Any] = {}
+        if tls == "starttls":
+            kwargs["tls_context"] = context
+        elif tls == "tls":
+            kwargs["ssl_context"] = context
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
-                                     auth_require_tls=False)
+                                     auth_require_tls=False, **kwargs)
 
     async def auth_XOAUTH2(self, server: t.Any, args: list[str]) -> AuthResult:  # noqa: N802
         """The XOAUTH2 SASL mechanism: ``user=...^Aauth=Bearer <token>^A^A``."""
@@ -52,7 +60,8 @@ class SmtpSink:
         self.controller.stop()
 
     def settings(self) -> dict[str, object]:
-        return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "plain",
+        return {"smtp_host": "127.0.0.1", "smtp_port": self.port,
+                "smtp_security": self.tls or "plain",
                 "from_address": "help@example.test", "from_name": "Example Help"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import mailbox
 import multiprocessing
+import os
 import typing as t
 from email.utils import format_datetime
 from pathlib import Path
@@ -13,15 +14,21 @@ import pytest
 from flask import Flask
 from flask_helpdesk_email import archive
 from flask_helpdesk_email.archive import import_paths
+from flask_helpdesk_email.parse import content_hash
+from test_email_fetch import account
 from test_email_fetch import all_messages
 from test_email_fetch import all_tickets
+from test_email_fetch import append
 from test_email_fetch import mail
+from test_email_fetch import poll
 from test_email_limits import with_files
 
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import outbox
 from flask_helpdesk.services import quarantine
+from flask_helpdesk.services import rules
+from flask_helpdesk.services import tickets
 
 
 def dated(subject: str, when: dt.datetime, **kwargs: str) -> bytes:
@@ -157,3 +164,90 @@ def test_import_with_a_parsing_pool_gives_the_same_tickets(
     assert [t.subject for t in tickets] == [f"Mail {i}" for i in range(0, 30, 3)]
     texts = [m.text for m in all_messages(tickets[1].id)]
     assert texts == ["Привет 3", "Привет 4", "Привет 5"]
+
+
+def test_a_parsing_process_that_dies_loses_nothing(
+        mail_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    importer, real = os.getpid(), archive.parse_message
+
+    def parse(raw: bytes, **kwargs: t.Any) -> t.Any:
+        if os.getpid() != importer:
+            os._exit(9)  # a worker of the pool is killed in the middle of a chunk
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(archive, "parse_message", parse)
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"m{i:02}.eml").write_bytes(mail(f"Mail {i}", message_id=f"<k{i}@x.org>"))
+    stats = import_paths([str(folder)], batch=4, chunk=2, workers=1)
+    assert (stats.imported, stats.tickets, stats.quarantined) == (12, 12, 0)
+    assert [t.subject for t in all_tickets()] == [f"Mail {i}" for i in range(12)]
+    assert "A parsing process of the import died" in caplog.text
+
+
+def _ack_rule() -> None:
+    rules.create_rule(actor=SYSTEM, name="Ack", enabled=True,
+                      when={"type": "event", "on": "message.received"},
+                      actions=[{"type": "reply", "text": "We got it"}])
+
+
+def test_an_imported_archive_gets_no_reply_from_event_rules(mail_app: Flask,
+                                                            tmp_path: Path) -> None:
+    _ack_rule()
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"m{i}.eml").write_bytes(mail(f"Old {i}", sender=f"c{i}@example.org"))
+    result = mail_app.test_cli_runner().invoke(args=["helpdesk", "email", "import", str(folder)])
+    assert "imported=3 duplicates=0 quarantined=0 tickets=3" in result.output
+    assert [[m.kind for m in all_messages(tk.id)] for tk in all_tickets()] == [["inbound"]] * 3
+    assert outbox.sweep() == [] and outbox.stats().get("queued", 0) == 0
+    # no rule acted (its changes would be events by "Rule: Ack"), every event is flagged
+    assert all(e.data.get("imported") and e.actor_kind != "rule"
+               for tk in all_tickets() for e in tickets.list_events(tk.id, actor=SYSTEM))
+
+
+def test_fetched_mail_still_gets_the_rules_reply(mail_app: Flask, dovecot: t.Any) -> None:
+    _ack_rule()
+    append(dovecot, mail("Live"))
+    assert poll(account(dovecot)).ingested == 1
+    [ticket] = all_tickets()
+    assert [m.kind for m in all_messages(ticket.id)] == ["inbound", "reply"]
+    assert outbox.stats().get("queued", 0) + outbox.stats().get("sent", 0) == 1
+
+
+def test_a_different_mail_reusing_a_message_id_is_imported_with_a_record(
+        mail_app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = mail("First", sender="a@x.test", body="first body", message_id="<same@x.test>")
+    second = mail("Second", sender="b@y.test", body="other body", message_id="<same@x.test>")
+    for name, raw in {"a": first, "a-copy": first, "b": second}.items():
+        (tmp_path / f"{name}.eml").write_bytes(raw)
+    box = mailbox.mbox(tmp_path / "again.mbox", create=True)  # the same mails, as an mbox
+    box.add(first)
+    box.add(second)
+    box.close()
+    stats = import_paths([str(tmp_path / n) for n in ("a.eml", "a-copy.eml", "b.eml")],
+                         workers=0)
+    assert (stats.imported, stats.duplicates, stats.tickets) == (2, 1, 2)
+    one, two = all_tickets()
+    assert (one.subject, two.subject) == ("First", "Second")
+    assert {g.name for g in one.tags} == set()
+    assert {g.name for g in two.tags} == {"email:duplicate-message-id"}
+    [reused] = [e for e in tickets.list_events(two.id, actor=SYSTEM)
+                if e.type == "message.external_id_reused"]
+    assert reused.data["first_message_id"] == all_messages(one.id)[0].id
+    assert any("reuses external id 'same@x.test'" in r.getMessage() for r in caplog.records)
+    again = import_paths([str(tmp_path / n) for n in ("a.eml", "b.eml", "again.mbox")],
+                         workers=0)
+    assert (again.imported, again.duplicates) == (0, 4)
+    assert len(all_messages()) == 2
+
+
+def test_the_content_hash_ignores_what_transports_change() -> None:
+    raw = mail("Hello", body="From here on\nline two")
+    assert content_hash(raw) == content_hash(
+        b"Status: RO\r\n" + raw.replace(b"\n", b"\r\n").replace(b"\r\nFrom here",
+                                                                b"\r\n>From here") + b"\r\n")
+    assert content_hash(raw) != content_hash(raw.replace(b"line two", b"line 2"))

@@ -36,7 +36,11 @@ def with_header(raw: bytes, header: str) -> bytes:
 @pytest.mark.parametrize("raw", [
     with_header(mail("Out of office"), "Auto-Submitted: auto-replied"),
     with_header(mail("News"), "Precedence: bulk"),
+    with_header(mail("Junk"), "Precedence: junk"),
+    with_header(mail("List"), "Precedence: list"),
     with_header(mail("Digest"), "List-Id: <users.lists.example.org>"),
+    with_header(mail("Delivery report"), "Content-Type: multipart/report; "
+                "report-type=delivery-status; boundary=x"),
     mail("Hi", sender="no-reply@shop.example"),
     mail("Undeliverable", sender="MAILER-DAEMON@mx.example"),
     mail("Hi", sender="colleague@our.example"),

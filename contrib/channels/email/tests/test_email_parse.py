@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -42,18 +43,44 @@ def test_x_mac_cyrillic_body(corpus: Path) -> None:
     msg = parse_message(load(corpus, "php-mime-mail-parser/issue230.eml"))
     assert "ACADEMIC NEWSLETTER" in msg.meta["full_text"]
     assert not any("unknown charset" in w for w in msg.meta["parse_warnings"])
+    text = "Счёт №15 не оплачен"  # short: a guess reads it as Greek
+    msg = parse_message(mail(f"{BASIC}\nContent-Type: text/plain; charset=x-mac-cyrillic",
+                             raw=text.encode("mac_cyrillic")))
+    assert msg.text == text
+    assert msg.meta["parse_warnings"] == []
 
 
 def test_gb2312_label_is_read_as_gb18030(corpus: Path) -> None:
     msg = parse_message(load(corpus, "spamscope-mail-parser/mail_test_9.eml"))
     assert "什么屄，这种" in msg.subject
     assert "\ufffd" not in msg.subject
+    # 喆 is in GBK, not in GB2312; mailers label such text gb2312 all the same,
+    # and a guess reads these bytes as Korean.
+    text = "您好，我叫王喆。"
+    data = text.encode("gbk")
+    word = base64.b64encode(data).decode()
+    msg = parse_message(mail(
+        f"From: wang@example.cn\nSubject: =?gb2312?B?{word}?=\n"
+        "Content-Type: text/plain; charset=gb2312", raw=data))
+    assert (msg.subject, msg.text) == (text, text)
+    assert msg.meta["parse_warnings"] == []
 
 
 def test_iso_2022_jp(corpus: Path) -> None:
     msg = parse_message(load(corpus, "freescout/message-5-iso-2022-jp.eml"))
     assert msg.subject == "ご注文商品を本日お届けします"
     assert msg.sender.name == "アマゾン"
+    # NEC row 13 (circled digits, Roman numerals, ㈱) and an NEC-selected IBM
+    # extension (small roman numeral, row 92) in JIS X 0208 runs, as Outlook
+    # writes them: plain ISO-2022-JP has none of these.
+    subject = base64.b64encode(b"\x1b$B-!HV$H-5\x1b(B").decode()
+    body = b"\x1b$B-j$NMM$K\x1b(B \x1b$B|q\x1b(B\r\n"
+    msg = parse_message(mail(
+        f"From: sato@example.jp\nSubject: =?ISO-2022-JP?B?{subject}?=\n"
+        "Content-Type: text/plain; charset=ISO-2022-JP", raw=body))
+    assert msg.subject == "①番とⅠ"
+    assert msg.text == "㈱の様に ⅰ"
+    assert msg.meta["parse_warnings"] == []
 
 
 @pytest.mark.parametrize(
@@ -80,6 +107,22 @@ def test_raw_8bit_headers_are_decoded() -> None:
     assert msg.subject == "Olá amigo"
     assert msg.sender == msg.sender.__class__("email", "jose@example.test", "José")
     assert msg.text == "Olá"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"Jos\xe9 Garc\xeda", "José García"),
+        (b"Heinz M\xfcller", "Heinz Müller"),
+        ("Иван Петров".encode("koi8-r"), "Иван Петров"),
+        ("주문 확인".encode("cp949"), "주문 확인"),
+    ],
+)
+def test_raw_8bit_header_without_any_charset(raw: bytes, text: str) -> None:
+    # No charset in the message: the detector's reading of a short header is
+    # kept when it names a charset mailers write, else chosen among those.
+    msg = parse_message(b"From: a@example.test\r\nSubject: " + raw + b"\r\n\r\nHello\r\n")
+    assert msg.subject == text
 
 
 def test_unlabelled_8bit_body_is_guessed() -> None:
@@ -300,6 +343,19 @@ def test_rfc2231_filename_and_attached_message() -> None:
     assert msg.attachments[1].data.rstrip().endswith(b"old body")
 
 
+def test_line_break_in_a_filename_is_a_space() -> None:
+    # "Kontoutskrift 1506\nBedriftskonto.pdf", base64 in an encoded word
+    word = "=?UTF-8?B?S29udG91dHNrcmlmdCAxNTA2CkJlZHJpZnRza29udG8ucGRm?="
+    raw = mail(
+        f"{BASIC}\nMIME-Version: 1.0\nContent-Type: application/pdf\n"
+        f'Content-Disposition: attachment; filename="{word}"',
+        "%PDF\n",
+    )
+    assert [a.filename for a in parse_message(raw).attachments] == [
+        "Kontoutskrift 1506 Bedriftskonto.pdf"
+    ]
+
+
 def test_uuencoded_body_becomes_attachment() -> None:
     import binascii
 
@@ -323,3 +379,42 @@ def test_quotes_and_signature_removed_but_kept_in_full_text() -> None:
     msg = parse_message(mail(BASIC, body))
     assert msg.text == "Thanks, it works!"
     assert msg.meta["full_text"] == body.strip("\n")
+
+
+def _tnef_attribute(level: int, name: int, kind: int, data: bytes) -> bytes:
+    import struct
+
+    head = struct.pack("<BHHI", level, name, kind, len(data))
+    return head + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def _winmail_dat(filename: bytes, content: bytes, body: bytes) -> bytes:
+    """A TNEF stream as Outlook writes it: version, code page, body, one file."""
+    import struct
+
+    return b"".join((
+        struct.pack("<IH", 0x223E9F78, 1),
+        _tnef_attribute(1, 0x9006, 0x0008, struct.pack("<I", 0x10000)),  # attTnefVersion
+        _tnef_attribute(1, 0x9007, 0x0006, struct.pack("<II", 1252, 0)),  # attOemCodepage
+        _tnef_attribute(1, 0x800C, 0x0002, body),  # attBody
+        _tnef_attribute(2, 0x9002, 0x0006, bytes(14)),  # attAttachRendData: a file begins
+        _tnef_attribute(2, 0x8010, 0x0001, filename + b"\x00"),  # attAttachTitle
+        _tnef_attribute(2, 0x800F, 0x0006, content),  # attAttachData
+    ))
+
+
+def test_winmail_dat_files_are_extracted() -> None:
+    tnef = _winmail_dat(b"invoice.pdf", b"%PDF-1.4 the invoice", b"Please see the invoice.")
+    raw = mail(
+        f"{BASIC}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b",
+        "--b\r\nContent-Type: text/plain\r\n\r\nSent from Outlook\r\n"
+        "--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
+        "Content-Disposition: attachment; filename=winmail.dat\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(tnef).decode() + "--b--\r\n",
+    )
+    msg = parse_message(raw)
+    assert [(a.filename, a.content_type, a.data) for a in msg.attachments] == [
+        ("invoice.pdf", "application/pdf", b"%PDF-1.4 the invoice")]
+    assert msg.text == "Sent from Outlook"
+    assert "winmail.dat unpacked into 1 file(s)" in msg.meta["parse_warnings"]

@@ -30,10 +30,10 @@ def test_the_mailbox_form_has_every_key_the_plugin_reads(mail_app: Flask) -> Non
         "/helpdesk/admin/channels").text
     html = client.get(NEW).text
     names = set(re.findall(r'name="([a-z_]+)"', html))
-    assert {"imap_host", "imap_port", "imap_security", "imap_verify", "imap_username",
-            "imap_password", "folders", "smtp_host", "smtp_port", "smtp_security",
-            "smtp_verify", "smtp_username", "smtp_password", "from_address", "from_name",
-            "smtp_timeout"} <= names
+    assert {"imap_host", "imap_port", "imap_security", "imap_verify", "imap_ca_file",
+            "imap_username", "imap_password", "folders", "smtp_host", "smtp_port",
+            "smtp_security", "smtp_verify", "smtp_ca_file", "smtp_username", "smtp_password",
+            "from_address", "from_name", "smtp_timeout"} <= names
     assert 'type="password" name="imap_password" value=""' in html
     assert 'name="imap_port" value="993"' in html
     assert '<option value="starttls" selected>STARTTLS</option>' in html

@@ -17,34 +17,10 @@ sys.path[:0] = [str(HERE.parents[1] / "tests"), str(HERE.parents[4])]
 
 import email_corpus_check as check  # noqa: E402
 
-FIELDS = (*check.MESSAGE_FIELDS, *check.REPLY_FIELDS)
-
 
 def main(argv: list[str]) -> int:
     report = check.run_all()
-    width = max(map(len, report)) + 2
-    print("source".ljust(width) + "".join(f.rjust(15) for f in FIELDS) + "        all")
-    totals = {f: [0, 0] for f in (*FIELDS, "all")}
-    for source, files in report.items():
-        row = source.ljust(width)
-        for field in (*FIELDS, "all"):
-            results = [
-                all(r.values()) if field == "all" else r[field]
-                for r in files.values()
-                if (r if field == "all" else field in r)
-            ]
-            totals[field][0] += sum(results)
-            totals[field][1] += len(results)
-            cell = f"{sum(results)}/{len(results)}" if results else "-"
-            row += cell.rjust(15 if field != "all" else 11)
-        print(row)
-    row = "total".ljust(width)
-    for field in (*FIELDS, "all"):
-        passed, count = totals[field]
-        row += f"{passed}/{count} {100 * passed / max(count, 1):.0f}%".rjust(
-            15 if field != "all" else 11
-        )
-    print(row)
+    print("\n".join(check.rate_table(report)))
     if "--failures" in argv:
         for source, files in report.items():
             for name, result in files.items():
