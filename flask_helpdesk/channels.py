@@ -65,12 +65,19 @@ class InboundMessage:
     :ivar html: HTML as received; ingest sanitizes it before storing.
     :ivar received_at: When the customer sent it (naive UTC), for archives.
     :ivar thread_keys: Keys this message refers to (e.g. In-Reply-To and
-        References ids); the first one that names a known thread wins.
+        References ids), in order of preference; the first known one that
+        may thread this sender wins (see :ref:`threading`).
     :ivar own_keys: Keys that identify this message, stored so that later
         messages can thread onto it (e.g. its Message-ID).
     :ivar ticket_hint: A ticket number the sender quoted (e.g. ``[#123]`` in a
         subject); used only when ``sender`` is a known identity of that
-        ticket's customer.
+        ticket's customer or one of its participants.
+    :ivar participants: Others the message was also addressed to (for email,
+        To and Cc without the helpdesk's own address). They become the
+        ticket's participants, whose replies thread like the customer's.
+    :ivar mailing_list: Sent through a mailing list (or as bulk mail): it
+        joins a ticket only of its sender's own customer, so that list
+        members' replies to one post are never glued together.
     :ivar group: Name of the group the account routes to, if any.
     :ivar attachments: Files that came with it.
     :ivar auto_submitted: An auto-reply, bounce or list mail: no automatic
@@ -100,6 +107,8 @@ class InboundMessage:
     thread_keys: tuple[str, ...] = ()
     own_keys: tuple[str, ...] = ()
     ticket_hint: int | None = None
+    participants: tuple[Identity, ...] = ()
+    mailing_list: bool = False
     group: str | None = None
     attachments: tuple[InboundAttachment, ...] = ()
     auto_submitted: bool = False

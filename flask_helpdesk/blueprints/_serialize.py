@@ -167,7 +167,8 @@ def customer(row: Customer) -> Json:
 
 def group(row: Group) -> Json:
     return {"id": row.id, "name": row.name, "description": row.description,
-            "calendar_id": row.calendar_id, "created_at": iso(row.created_at)}
+            "calendar_id": row.calendar_id, "resolved_reply": row.resolved_reply,
+            "created_at": iso(row.created_at)}
 
 
 def calendar(row: BusinessCalendar) -> Json:

@@ -23,6 +23,7 @@ import weakref
 from flask import current_app
 
 from ..extension import get_state
+from ..models.agent import RESOLVED_REPLIES
 from ..models.agent import ROLES
 from ..models.customer import IDENTITY_KINDS
 from ..models.draft import DRAFT_KINDS
@@ -101,8 +102,15 @@ def _list(item: str) -> Json:
 # ----------------------------------------------------------------- schemas
 
 
+def _resolved_reply() -> Json:
+    return {**_enum(RESOLVED_REPLIES), "description": (
+        "A customer's reply to a resolved ticket of the group: `reopen` reopens it;"
+        " `follow_up` opens a new ticket linked to it, as a reply to a closed ticket does.")}
+
+
 def _response_schemas(state: HelpdeskState) -> Json:
     ref = _object({"id": ID, "name": {"type": "string"}})
+    resolved_reply = _resolved_reply()
     agent = _object({
         "id": ID, "name": {"type": "string"}, "email": {"type": ["string", "null"]},
         "user_id": {"type": ["string", "null"]}, "role": _enum(ROLES),
@@ -203,7 +211,7 @@ def _response_schemas(state: HelpdeskState) -> Json:
         "Group": _object({"id": ID, "name": {"type": "string"},
                           "description": {"type": "string"}, "calendar_id": {
                               **NULLABLE_ID, "description": "Null: the default calendar."},
-                          "created_at": DATETIME}),
+                          "resolved_reply": resolved_reply, "created_at": DATETIME}),
         "GroupList": _list("Group"),
         "Agent": agent,
         "AgentList": _list("Agent"),
@@ -303,6 +311,7 @@ def _request_schemas(state: HelpdeskState) -> Json:
     config = state.config
     tags = _array(_s(50, min_length=1), maxItems=100)
     text, html = _s(200_000), _s(1_000_000, nullable=True)
+    resolved_reply = _resolved_reply()
     attachments = _array(_ref("AttachmentUpload"),
                          maxItems=config.max_attachments_per_message)
     position = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
@@ -381,9 +390,11 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "value": _s(320, min_length=1),
         }),
         "GroupCreate": _object({"name": _s(100, min_length=1), "description": _s(2000),
-                                "calendar_id": NULLABLE_ID}, required=["name"]),
+                                "calendar_id": NULLABLE_ID, "resolved_reply": resolved_reply},
+                               required=["name"]),
         "GroupUpdate": _object({"name": _s(100, min_length=1), "description": _s(2000),
-                                "calendar_id": NULLABLE_ID}, required=()),
+                                "calendar_id": NULLABLE_ID, "resolved_reply": resolved_reply},
+                               required=()),
         "CalendarCreate": _object(calendar, required=["name", "timezone"]),
         "CalendarUpdate": _object(calendar, required=()),
         "AgentCreate": _object({**agent, "user_id": _s(200, nullable=True)},

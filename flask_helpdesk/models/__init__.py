@@ -30,6 +30,7 @@ from .event import TicketEvent
 from .message import Attachment
 from .message import Message
 from .message import ThreadKey
+from .message import TicketParticipant
 from .notification import AgentNotification
 from .rule import Rule
 from .rule import RuleFiring
@@ -70,6 +71,7 @@ __all__ = [
     "ThreadKey",
     "Ticket",
     "TicketEvent",
+    "TicketParticipant",
     "agent_groups",
     "metadata",
     "ticket_tags",

@@ -22,6 +22,10 @@ from ._base import utcnow
 #: Roles, from least to most powerful.
 ROLES = ("agent", "manager", "admin")
 
+#: What a customer's reply to a resolved ticket of a group does: ``reopen``
+#: the ticket, or open a new ticket linked to it as its ``follow_up``.
+RESOLVED_REPLIES = ("reopen", "follow_up")
+
 agent_groups = Table(
     "helpdesk_agent_groups",
     Base.metadata,
@@ -41,6 +45,9 @@ class Group(Base):
     #: The group's business hours; ``None`` uses the default calendar.
     calendar_id: Mapped[int | None] = mapped_column(
         ForeignKey("helpdesk_calendars.id", ondelete="SET NULL"))
+    #: A customer's reply to a resolved ticket: one of :data:`RESOLVED_REPLIES`.
+    resolved_reply: Mapped[str] = mapped_column(String(10), default="reopen",
+                                                server_default="reopen")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     agents: Mapped[list[Agent]] = relationship(

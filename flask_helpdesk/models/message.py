@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
@@ -11,6 +12,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -96,7 +98,9 @@ class ThreadKey(Base):
     """A key that threads later messages into a ticket (e.g. a Message-ID).
 
     Channels store the keys of every message they see or send, and ingest
-    looks them up to find the ticket a reply belongs to.
+    looks them up to find the ticket a reply belongs to. A key of a message we
+    sent (``outbound``) threads any reply; a key of an inbound message only
+    threads mail from the ticket's customer or its participants.
     """
 
     __tablename__ = "helpdesk_thread_keys"
@@ -109,4 +113,26 @@ class ThreadKey(Base):
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("helpdesk_tickets.id", ondelete="CASCADE"), index=True
     )
+    #: The key of a message the helpdesk sent (an id we generated).
+    outbound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TicketParticipant(Base):
+    """Someone besides the customer who takes part in a ticket's conversation.
+
+    The addresses an inbound message was also sent to (for email, its To and
+    Cc). A participant's reply threads like the customer's: by the keys of
+    the ticket's inbound messages and by a ticket number in the subject.
+    """
+
+    __tablename__ = "helpdesk_ticket_participants"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("helpdesk_tickets.id", ondelete="CASCADE"))
+    #: An identity, normalized as :class:`ContactIdentity` values are.
+    kind: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -9,11 +9,12 @@ statements per batch instead of a dozen per message:
    message that fails is reported and left out.
 2. *Read* in bulk what the messages refer to: messages already stored
    (idempotency), senders' identities and customers, thread keys, hinted
-   tickets and the tickets they were merged into.
+   tickets and the tickets they were merged into, their participants and
+   groups' ``resolved_reply``.
 3. *Plan* in order, in memory: duplicates (also within the batch), new
    customers, the ticket of each message (a reply later in the batch finds a
    ticket opened earlier in it by its keys), status changes, follow-ups of
-   closed tickets, the keys to remember.
+   closed (or resolved) tickets, the keys and participants to remember.
 4. *Write*: customers, identities, tickets, messages, attachments, keys and
    events inserted a table at a time; changed tickets updated in one
    ``executemany``. The events reach the one event pipeline after commit.
@@ -45,9 +46,11 @@ from ..extension import get_state
 from ..i18n import _
 from ..models import ContactIdentity
 from ..models import Customer
+from ..models import Group
 from ..models import Message
 from ..models import ThreadKey
 from ..models import Ticket
+from ..models import TicketParticipant
 from ..models import utcnow
 from ..models.ticket import SUBJECT_MAX
 from ._uow import SYSTEM
@@ -61,7 +64,10 @@ from .inbound import MAX_THREAD_KEYS
 from .inbound import IngestResult
 from .inbound import _check
 from .inbound import differs
+from .inbound import follows_up
 from .inbound import ingest
+from .inbound import may_thread
+from .inbound import participants_of
 from .inbound import reused_id
 from .inbound import stored_meta
 from .inbound import warn_reused
@@ -177,6 +183,8 @@ class _Ticket:
         self.updated_at: dt.datetime = row["updated_at"]
         self.status_changed_at: dt.datetime = row["status_changed_at"]
         self.new, self.changed = self.id is None, False
+        #: Its participants' ``(kind, value)`` (all of them: read, then planned).
+        self.participants: set[tuple[str, str]] = set()
         #: Columns of a new ticket (``customer_id`` is filled in on insert).
         self.row: dict[str, t.Any] = {}
         self.customer: _Customer | None = None
@@ -232,7 +240,9 @@ class _Batch:
         self.keys = self._keys(items)
         hinted = {c.message.ticket_hint for c in items if c.message.ticket_hint is not None}
         self.tickets: dict[int, _Ticket] = {}
-        self._load_tickets({*self.keys.values(), *hinted})
+        self._load_tickets({*(ticket_id for ticket_id, _o in self.keys.values()), *hinted})
+        self._load_participants()
+        self.resolved_replies = self._resolved_replies()
         self.max_ticket: int | None = None
         self.groups: dict[str, int | None] = {}
 
@@ -269,14 +279,16 @@ class _Batch:
                 names[row.id] = _Customer(row.id, row.name)
         return {identity: names[cid] for identity, cid in owners.items()}
 
-    def _keys(self, items: list[_Checked]) -> dict[tuple[str, str, str], int]:
+    def _keys(self, items: list[_Checked]) -> dict[tuple[str, str, str], tuple[int, bool]]:
+        """``(ticket id, outbound)`` of each stored key the messages name."""
         found = {}
         for (channel, account), keys in _grouped(items, _lookup_keys).items():
             for part in _chunks(keys):
-                for row in self.s.execute(select(ThreadKey.key, ThreadKey.ticket_id).where(
+                for row in self.s.execute(select(
+                        ThreadKey.key, ThreadKey.ticket_id, ThreadKey.outbound).where(
                         ThreadKey.channel == channel, ThreadKey.account == account,
                         ThreadKey.key.in_(part))):
-                    found[(channel, account, row.key)] = row.ticket_id
+                    found[(channel, account, row.key)] = (row.ticket_id, row.outbound)
         return found
 
     def _load_tickets(self, ids: t.Iterable[int]) -> None:
@@ -293,6 +305,22 @@ class _Batch:
             wanted = sorted({tk.merged_into_id for tk in self.tickets.values()
                              if tk.merged_into_id is not None} - set(self.tickets))
 
+    def _load_participants(self) -> None:
+        for part in _chunks(sorted(self.tickets)):
+            for row in self.s.execute(select(
+                    TicketParticipant.ticket_id, TicketParticipant.kind, TicketParticipant.value
+            ).where(TicketParticipant.ticket_id.in_(part))):
+                self.tickets[row.ticket_id].participants.add((row.kind, row.value))
+
+    def _resolved_replies(self) -> dict[int | None, str]:
+        """``resolved_reply`` of the groups of the resolved tickets read."""
+        wanted = sorted({tk.group_id for tk in self.tickets.values()
+                         if tk.status == "resolved" and tk.group_id is not None})
+        if not wanted:
+            return {}
+        rows = self.s.execute(select(Group.id, Group.resolved_reply).where(Group.id.in_(wanted)))
+        return {row.id: row.resolved_reply for row in rows}
+
     # ----------------------------------------------------------- planning
 
     def _chunk(self, start: int) -> int:
@@ -302,6 +330,7 @@ class _Batch:
         self.plan: list[_Stored] = []
         self.events: list[tuple[_Ticket, str, _Customer | SystemActor, dict[str, t.Any]]] = []
         self.new_keys: list[tuple[str, str, str, _Ticket]] = []
+        self.new_participants: list[tuple[_Ticket, str, str]] = []
         self.batch_keys: dict[tuple[str, str, str], _Ticket] = {}
         seen: dict[tuple[str, str, str], _Stored] = {}
         placed: list[tuple[int, _Stored, bool]] = []
@@ -383,8 +412,11 @@ class _Batch:
             customer.name, customer.renamed = checked.name, not customer.new
         ticket = self._thread(checked, customer)
         now = utcnow()
-        follow_up_of = ticket.id if ticket is not None and ticket.status == "closed" else None
-        created = ticket is None or ticket.status == "closed"
+        follow_up_of = None
+        if ticket is not None and follows_up(
+                ticket.status, self.resolved_replies.get(ticket.group_id, "reopen")):
+            follow_up_of = ticket.id
+        created = ticket is None or follow_up_of is not None
         if created:
             ticket = self._open(checked, customer, follow_up_of)
         else:
@@ -406,6 +438,10 @@ class _Batch:
             if name not in self.keys and name not in self.batch_keys:
                 self.batch_keys[name] = ticket
                 self.new_keys.append((*name, ticket))
+        for kind, value in participants_of(m):
+            if (kind, value) not in ticket.participants:
+                ticket.participants.add((kind, value))
+                self.new_participants.append((ticket, kind, value))
         return stored
 
     def _thread(self, checked: _Checked, customer: _Customer) -> _Ticket | None:
@@ -413,15 +449,34 @@ class _Batch:
         for key in [k for k in m.thread_keys if k][:MAX_THREAD_KEYS]:
             name = (m.channel, m.account, key)
             if name in self.batch_keys:
-                return self.batch_keys[name]
-            if name in self.keys:
-                return self._follow(self.tickets[self.keys[name]])
-        if m.ticket_hint is not None:
-            ticket = self.tickets.get(m.ticket_hint)
-            if ticket is not None and customer.id is not None and (
-                    ticket.customer_id == customer.id):
+                ticket, outbound = self.batch_keys[name], False
+            elif name in self.keys:
+                ticket_id, outbound = self.keys[name]
+                ticket = self.tickets[ticket_id]
+            else:
+                continue
+            if self._may_join(ticket, checked, customer, outbound=outbound):
                 return self._follow(ticket)
+        if m.ticket_hint is not None:
+            hinted = self.tickets.get(m.ticket_hint)
+            if hinted is not None and self._may_join(hinted, checked, customer, outbound=False):
+                return self._follow(hinted)
         return None
+
+    def _may_join(self, ticket: _Ticket, checked: _Checked, customer: _Customer, *,
+                  outbound: bool) -> bool:
+        """The rule of :func:`~.inbound.may_thread` for the ticket and its merge targets."""
+        chain = [ticket]
+        while chain[-1].merged_into_id is not None:
+            target = self.tickets[chain[-1].merged_into_id]
+            if target in chain:
+                break
+            chain.append(target)
+        own = any(tk.customer is customer or (
+            customer.id is not None and tk.customer_id == customer.id) for tk in chain)
+        participant = any(checked.identity in tk.participants for tk in chain)
+        return may_thread(outbound=outbound, own=own, participant=participant,
+                          mailing_list=checked.message.mailing_list)
 
     def _follow(self, ticket: _Ticket) -> _Ticket:
         seen = set()
@@ -494,8 +549,11 @@ class _Batch:
                                   strict=True):
             ticket.id = new_id
         self._write_messages()
-        self._insert(ThreadKey, [{"channel": c, "account": a, "key": k, "ticket_id": tk.id}
-                                 for c, a, k, tk in self.new_keys])
+        self._insert(ThreadKey, [{"channel": c, "account": a, "key": k, "ticket_id": tk.id,
+                                  "outbound": False} for c, a, k, tk in self.new_keys])
+        self._insert(TicketParticipant, [
+            {"ticket_id": tk.id, "kind": kind, "value": value}
+            for tk, kind, value in self.new_participants])
         self._update(Ticket, [
             {"b_id": tk.id, "status": tk.status, "status_changed_at": tk.status_changed_at,
              "last_customer_message_at": tk.last_customer_message_at,

@@ -28,6 +28,7 @@ from ..models import ChannelAccount
 from ..models import Group
 from ..models import Ticket
 from ..models import utcnow
+from ..models.agent import RESOLVED_REPLIES
 from ..models.agent import ROLES
 from ..models.agent import agent_groups
 from ..models.ticket import UNSOLVED
@@ -64,10 +65,13 @@ def get_group_by_name(name: str) -> Group | None:
 
 
 def create_group(*, actor: Actor, name: str, description: str = "",
-                 calendar_id: int | None = None) -> Group:
+                 calendar_id: int | None = None, resolved_reply: str = "reopen") -> Group:
     """Create a group. Only admins may.
 
     :param calendar_id: The group's business hours; ``None`` uses the default calendar.
+    :param resolved_reply: What a customer's reply to a resolved ticket of the
+        group does: ``reopen`` it, or open a ``follow_up`` ticket linked to it
+        (as a reply to a closed ticket always does).
     """
     from .calendars import referenced_calendar
 
@@ -78,16 +82,21 @@ def create_group(*, actor: Actor, name: str, description: str = "",
             raise Conflict(_("A group named %(name)s already exists.", name=name), field="name")
         group = Group(name=name, description=v.text(description, "description",
                                                     max_length=2000, required=False),
-                      calendar_id=referenced_calendar(calendar_id))
+                      calendar_id=referenced_calendar(calendar_id),
+                      resolved_reply=v.one_of(resolved_reply, "resolved_reply",
+                                              RESOLVED_REPLIES))
         s.add(group)
     return group
 
 
 def update_group(
     group_id: int, *, actor: Actor, name: str = v.UNSET, description: str = v.UNSET,
-    calendar_id: int | None = v.UNSET,
+    calendar_id: int | None = v.UNSET, resolved_reply: str = v.UNSET,
 ) -> Group:
-    """Change a group. Only admins may; ``calendar_id=None`` means the default calendar."""
+    """Change a group. Only admins may; ``calendar_id=None`` means the default calendar.
+
+    See :func:`create_group` for ``resolved_reply``.
+    """
     from .calendars import referenced_calendar
 
     require_role(actor, "admin")
@@ -105,6 +114,8 @@ def update_group(
                                        required=False)
         if calendar_id is not v.UNSET:
             group.calendar_id = referenced_calendar(calendar_id)
+        if resolved_reply is not v.UNSET:
+            group.resolved_reply = v.one_of(resolved_reply, "resolved_reply", RESOLVED_REPLIES)
     return group
 
 

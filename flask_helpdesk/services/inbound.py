@@ -7,13 +7,18 @@ every message becomes exactly one ticket message, with nothing lost on a crash.
 
 Threading, in order: the message's ``thread_keys`` (e.g. In-Reply-To then
 References) against stored keys of the same channel and account; then a
-``ticket_hint`` (a ticket number in the subject), used only when the sender
-is an identity of that ticket's customer. Never by subject text alone.
+``ticket_hint`` (a ticket number in the subject). A key of a message the
+helpdesk sent threads any reply; a key of an inbound message and the hint
+count only when the sender is an identity of that ticket's customer or one of
+the ticket's participants (others the ticket's inbound mail was addressed
+to). Mailing-list mail joins only a ticket of its sender's own customer.
+Never by subject text alone.
 
-Status on a customer message: ``pending``, ``on_hold`` and ``resolved`` go
-back to ``open``; a ``closed`` ticket stays closed and a new ticket is opened,
-linked as its follow-up; a merged ticket forwards to the ticket it was merged
-into; ``spam`` stays ``spam``.
+Status on a customer message: ``pending`` and ``on_hold`` go back to
+``open``; ``resolved`` goes back to ``open`` too, unless the ticket's group
+opens a follow-up instead (``resolved_reply``); a ``closed`` ticket stays
+closed and a new ticket is opened, linked as its follow-up; a merged ticket
+forwards to the ticket it was merged into; ``spam`` stays ``spam``.
 
 A message with the ``external_id`` of a stored one but another
 ``content_hash`` is a different message reusing the id: it is stored under
@@ -41,9 +46,11 @@ from ..extension import get_state
 from ..i18n import _
 from ..models import ContactIdentity
 from ..models import Customer
+from ..models import Group
 from ..models import Message
 from ..models import ThreadKey
 from ..models import Ticket
+from ..models import TicketParticipant
 from ..models import utcnow
 from ..models.ticket import SUBJECT_MAX
 from . import _validate as v
@@ -59,6 +66,9 @@ from .tickets import set_status
 #: Most thread keys looked at per message (long References chains are cut).
 MAX_THREAD_KEYS = 50
 
+#: Most participants remembered per message (long Cc lists are cut).
+MAX_PARTICIPANTS = 50
+
 log = logging.getLogger("flask_helpdesk.inbound")
 
 
@@ -70,7 +80,8 @@ class IngestResult:
     :ivar message_id: The stored message.
     :ivar created: A new ticket was opened for it.
     :ivar duplicate: It was ingested before; nothing changed.
-    :ivar follow_up_of: The closed ticket this new ticket follows up.
+    :ivar follow_up_of: The closed (or resolved, as its group wants) ticket
+        this new ticket follows up.
     :ivar reused_id_of: The stored message whose ``external_id`` this
         different message reused (it was stored under :func:`reused_id`).
     """
@@ -175,9 +186,9 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
         customer = _customer(message)
         ticket = _thread(message, customer)
         follow_up_of = None
-        created = ticket is None or ticket.status == "closed"
-        if ticket is not None and ticket.status == "closed":
+        if ticket is not None and follows_up(ticket.status, _resolved_reply(ticket.group_id)):
             follow_up_of = ticket.id
+        created = ticket is None or follow_up_of is not None
         if created:
             ticket = _open_ticket(message, customer, state.config.spam_threshold,
                                   follow_up_of)
@@ -197,6 +208,7 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
         ticket.last_customer_message_at = max(ticket.last_customer_message_at or when, when)
         ticket.updated_at = max(ticket.updated_at or when, when)
         _store_keys(message, ticket.id)
+        add_participants(ticket.id, participants_of(message))
         if reused_of is not None:
             record(ticket, "message.external_id_reused", SYSTEM, {
                 "message_id": stored.id, "external_id": message.external_id,
@@ -232,20 +244,114 @@ def _customer(message: InboundMessage) -> Customer:
 
 def _thread(message: InboundMessage, customer: Customer) -> Ticket | None:
     s = session()
+    sender = sender_identity(message)
     keys = [k for k in message.thread_keys if k][:MAX_THREAD_KEYS]
     if keys:
-        rows = s.execute(select(ThreadKey.key, ThreadKey.ticket_id).where(
+        rows = s.execute(select(ThreadKey.key, ThreadKey.ticket_id, ThreadKey.outbound).where(
             ThreadKey.channel == message.channel, ThreadKey.account == message.account,
             ThreadKey.key.in_(keys))).all()
-        found = {row.key: row.ticket_id for row in rows}
+        found = {row.key: row for row in rows}
         for key in keys:
-            if key in found:
-                return _follow_merges(found[key])
+            row = found.get(key)
+            if row is not None and _may_join(row.ticket_id, message, customer, sender,
+                                             outbound=row.outbound):
+                return _follow_merges(row.ticket_id)
     if message.ticket_hint is not None:
         ticket = s.get(Ticket, message.ticket_hint)
-        if ticket is not None and ticket.customer_id == customer.id:
+        if ticket is not None and _may_join(ticket.id, message, customer, sender,
+                                            outbound=False):
             return _follow_merges(ticket.id)
     return None
+
+
+def may_thread(*, outbound: bool, own: bool, participant: bool, mailing_list: bool) -> bool:
+    """Whether a message may join a ticket that one of its keys (or its hint) names.
+
+    :param outbound: The key is of a message the helpdesk sent.
+    :param own: The sender is an identity of the ticket's customer.
+    :param participant: The sender is one of the ticket's participants.
+    :param mailing_list: The message came through a mailing list.
+    """
+    if mailing_list:
+        return own
+    return outbound or own or participant
+
+
+def follows_up(status: str, resolved_reply: str) -> bool:
+    """Whether a customer's message to a ticket in ``status`` opens a follow-up."""
+    return status == "closed" or (status == "resolved" and resolved_reply == "follow_up")
+
+
+def _may_join(ticket_id: int, message: InboundMessage, customer: Customer,
+              sender: tuple[str, str], *, outbound: bool) -> bool:
+    chain = _merge_chain(ticket_id)
+    own = any(ticket.customer_id == customer.id for ticket in chain)
+    participant = False
+    if not (own or outbound or message.mailing_list):
+        participant = session().scalar(select(TicketParticipant.id).where(
+            TicketParticipant.ticket_id.in_([ticket.id for ticket in chain]),
+            TicketParticipant.kind == sender[0], TicketParticipant.value == sender[1]
+        ).limit(1)) is not None
+    return may_thread(outbound=outbound, own=own, participant=participant,
+                      mailing_list=message.mailing_list)
+
+
+def _merge_chain(ticket_id: int) -> list[Ticket]:
+    """The ticket and the tickets it was merged into, in turn."""
+    s = session()
+    chain: list[Ticket] = []
+    ticket = s.get(Ticket, ticket_id)
+    while ticket is not None and ticket not in chain:
+        chain.append(ticket)
+        ticket = s.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
+    return chain
+
+
+def _resolved_reply(group_id: int | None) -> str:
+    if group_id is None:
+        return "reopen"
+    return session().scalar(select(Group.resolved_reply).where(Group.id == group_id)) or "reopen"
+
+
+def sender_identity(message: InboundMessage) -> tuple[str, str]:
+    """The message's sender as a normalized ``(kind, value)``."""
+    return message.sender.kind, normalize_identity(message.sender.kind, message.sender.value)
+
+
+def participants_of(message: InboundMessage) -> list[tuple[str, str]]:
+    """The message's participants, normalized, without its sender; none for list mail.
+
+    A participant that is not a valid identity is left out.
+    """
+    if message.mailing_list:
+        return []
+    sender = sender_identity(message)
+    out: dict[tuple[str, str], None] = {}
+    for identity in message.participants[:MAX_PARTICIPANTS]:
+        try:
+            value = normalize_identity(identity.kind, identity.value)
+        except ValidationError:
+            continue
+        if (identity.kind, value) != sender:
+            out[(identity.kind, value)] = None
+    return list(out)
+
+
+def add_participants(ticket_id: int, identities: t.Iterable[tuple[str, str]]) -> None:
+    """Remember ``(kind, value)`` identities as participants of a ticket.
+
+    A participant's reply threads like the customer's (see the module
+    docstring). Identities already known on the ticket are left alone.
+    """
+    wanted = set(identities)
+    if not wanted:
+        return
+    s = session()
+    known = {(row.kind, row.value) for row in s.execute(select(
+        TicketParticipant.kind, TicketParticipant.value).where(
+        TicketParticipant.ticket_id == ticket_id))}
+    s.add_all(TicketParticipant(ticket_id=ticket_id, kind=kind, value=value)
+              for kind, value in sorted(wanted - known))
 
 
 def _follow_merges(ticket_id: int) -> Ticket:
@@ -297,8 +403,13 @@ def _store_keys(message: InboundMessage, ticket_id: int) -> None:
     add_thread_keys(message.channel, message.account, message.own_keys, ticket_id)
 
 
-def add_thread_keys(channel: str, account: str, keys: t.Iterable[str], ticket_id: int) -> None:
+def add_thread_keys(channel: str, account: str, keys: t.Iterable[str], ticket_id: int,
+                    *, outbound: bool = False) -> None:
     """Remember keys that thread later messages of a channel into ``ticket_id``.
+
+    :param outbound: The keys are of a message the helpdesk sent: they thread
+        any reply. Keys of inbound messages thread only the ticket's customer
+        and participants.
 
     Keys already known (to any ticket) are left as they are.
     """
@@ -308,8 +419,8 @@ def add_thread_keys(channel: str, account: str, keys: t.Iterable[str], ticket_id
     s = session()
     known = set(s.scalars(select(ThreadKey.key).where(
         ThreadKey.channel == channel, ThreadKey.account == account, ThreadKey.key.in_(wanted))))
-    s.add_all(ThreadKey(channel=channel, account=account, key=k, ticket_id=ticket_id)
-              for k in wanted if k not in known)
+    s.add_all(ThreadKey(channel=channel, account=account, key=k, ticket_id=ticket_id,
+                        outbound=outbound) for k in wanted if k not in known)
 
 
 from ._batch_ingest import ingest_batch as ingest_batch  # noqa: E402 - builds on the above

@@ -183,7 +183,8 @@ def _sent(message_id: int, receipt: DeliveryReceipt) -> str | None:
             message.external_id = receipt.external_id[:500]
         add_thread_keys(message.channel, message.account,
                         [*receipt.thread_keys, *([receipt.external_id] if receipt.external_id
-                                                 else [])], message.ticket_id)
+                                                 else [])], message.ticket_id,
+                        outbound=True)
         record(ticket, "message.delivered", SYSTEM,
                {"message_id": message.id, "external_id": receipt.external_id})
     return "sent"

@@ -96,6 +96,18 @@ def test_groups(team, api_as) -> None:
     assert admin.post("/groups", json={"name": ""}).status_code == 422
 
 
+def test_group_reply_to_resolved_tickets(team, api_as) -> None:
+    admin = api_as(team.admin)
+    assert admin.get("/groups").json["items"][0]["resolved_reply"] == "reopen"
+    created = admin.post("/groups", json={"name": "Sales", "resolved_reply": "follow_up"})
+    assert created.status_code == 201 and created.json["resolved_reply"] == "follow_up"
+    changed = admin.patch(f"/groups/{created.json['id']}", json={"resolved_reply": "reopen"})
+    assert changed.status_code == 200 and changed.json["resolved_reply"] == "reopen"
+    bad = admin.patch(f"/groups/{created.json['id']}", json={"resolved_reply": "ignore"})
+    assert bad.status_code == 422
+    assert agents.get_group(created.json["id"]).resolved_reply == "reopen"
+
+
 def test_agents_and_me(team, api_as) -> None:
     admin, anna = api_as(team.admin), api_as(team.anna)
     me = anna.get("/me").json

@@ -206,3 +206,47 @@ def test_unknown_revision_is_a_clear_error(tmp_path: t.Any) -> None:
         assert "Error: " in result.output and "nosuch" in result.output
         assert "Traceback" not in result.output
         get_state(app).db.engine.dispose()
+
+
+def test_0008_marks_keys_of_inbound_mail_and_keeps_the_others_threading_any_reply(
+    fresh_url: t.Callable[[], str], tmp_path: t.Any,
+) -> None:
+    app = _app(fresh_url(), tmp_path)
+    with app.app_context():
+        engine = get_state(app).db.engine
+        _cli(app, "db", "upgrade", "0007_agent_notifications")
+        now = "2026-12-01 10:00:00"
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO helpdesk_customers (id, name, notes, attributes, created_at)"
+                " VALUES (1, 'Carla', '', '{}', :now)"), {"now": now})
+            conn.execute(sa.text(
+                "INSERT INTO helpdesk_tickets (id, subject, status, priority, channel, account,"
+                " customer_id, created_at, updated_at, status_changed_at, custom_fields)"
+                " VALUES (1, 'Hi', 'open', 1, 'email', '', 1, :now, :now, :now, '{}')"),
+                {"now": now})
+            conn.execute(sa.text(
+                "INSERT INTO helpdesk_groups (id, name, description, created_at)"
+                " VALUES (1, 'Support', '', :now)"), {"now": now})
+            for n, (kind, ext) in enumerate([("inbound", "in@x"), ("reply", "out@us")], 1):
+                conn.execute(sa.text(
+                    "INSERT INTO helpdesk_messages (id, ticket_id, kind, channel, account,"
+                    " external_id, author_name, subject, text, created_at, meta, attempts)"
+                    " VALUES (:n, 1, :kind, 'email', '', :ext, '', '', '', :now, '{}', 0)"),
+                    {"n": n, "kind": kind, "ext": ext, "now": now})
+            for n, key in enumerate(["in@x", "out@us", "chat:7"], 1):
+                conn.execute(sa.text(
+                    "INSERT INTO helpdesk_thread_keys (id, channel, account, key, ticket_id,"
+                    " created_at) VALUES (:n, 'email', '', :key, 1, :now)"),
+                    {"n": n, "key": key, "now": now})
+        _cli(app, "db", "upgrade")
+        with engine.connect() as conn:
+            keys = dict(conn.execute(sa.text(
+                "SELECT key, outbound FROM helpdesk_thread_keys")).all())
+            replies = conn.execute(sa.text(
+                "SELECT resolved_reply FROM helpdesk_groups")).scalars().all()
+        assert {k: bool(v) for k, v in keys.items()} == {
+            "in@x": False, "out@us": True, "chat:7": True}
+        assert replies == ["reopen"]
+        get_state(app).db.session.remove()
+        engine.dispose()

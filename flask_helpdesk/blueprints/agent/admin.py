@@ -93,13 +93,15 @@ def admin_create_group() -> t.Any:
     return submit(lambda: agents.create_group(
         actor=admin(), name=request.form.get("name", ""),
         description=request.form.get("description", ""), **_calendar_field(),
+        **_resolved_reply_field(),
     ), _("Group created."), url_for(".admin_groups"), lambda e: admin_groups(error=e))
 
 
 @bp.get("/admin/groups/<int:group_id>")
 def admin_group(group_id: int, *, form: str | None = None,
                 error: HelpdeskError | None = None) -> t.Any:
-    """One group: rename it, describe it, choose its hours, or delete it (moving its tickets)."""
+    """One group: rename it, describe it, choose its hours and what a reply to a
+    resolved ticket does, or delete it (moving its tickets)."""
     actor = admin()
     stats = {s.group.id: s for s in agents.list_group_stats()}
     if group_id not in stats:
@@ -115,6 +117,7 @@ def admin_update_group(group_id: int) -> t.Any:
     return submit(lambda: agents.update_group(
         group_id, actor=admin(), name=request.form.get("name", ""),
         description=request.form.get("description", ""), **_calendar_field(),
+        **_resolved_reply_field(),
     ), _("Group saved."), url_for(".admin_group", group_id=group_id),
         lambda e: admin_group(group_id, form="edit", error=e))
 
@@ -132,6 +135,13 @@ def _calendar_field() -> dict[str, t.Any]:
     if "calendar_id" not in request.form:
         return {}
     return {"calendar_id": optional_int("calendar_id")}
+
+
+def _resolved_reply_field() -> dict[str, t.Any]:
+    """The group form's answer to a resolved ticket's reply, if it has the field."""
+    if "resolved_reply" not in request.form:
+        return {}
+    return {"resolved_reply": request.form["resolved_reply"]}
 
 
 def _calendar_choices(actor: Agent) -> dict[str, t.Any]:

@@ -64,6 +64,25 @@ def test_rename_and_describe_a_group(team, login) -> None:
     assert "name must not be empty." in bad.text
 
 
+def test_choose_what_a_reply_to_a_resolved_ticket_does(team, login) -> None:
+    client = login(team.admin)
+    created = submit(client, GROUPS, GROUPS, {"name": "Sales", "resolved_reply": "follow_up"})
+    assert created.status_code == 302
+    sales = agents.get_group_by_name("Sales")
+    assert sales is not None and sales.resolved_reply == "follow_up"
+    page = f"{GROUPS}/{sales.id}"
+    form = client.get(page).text.split('id="edit"')[1].split("</form>")[0]
+    assert '<option value="follow_up" selected>' in form
+    assert submit(client, page, page, {"name": "Sales", "description": "",
+                                       "resolved_reply": "reopen"}).status_code == 302
+    assert agents.get_group(sales.id).resolved_reply == "reopen"
+    bad = submit(client, page, page, {"name": "Sales", "resolved_reply": "ignore"})
+    assert bad.status_code == 422 and "resolved_reply must be one of" in bad.text
+    # A form without the field (an older template) leaves the setting alone.
+    assert submit(client, page, page, {"name": "Sales"}).status_code == 302
+    assert agents.get_group(sales.id).resolved_reply == "reopen"
+
+
 def test_delete_is_refused_with_a_clear_message_then_moves(team, login) -> None:
     ticket = tickets.create_ticket(actor=team.admin, customer_id=team.customer.id,
                                    subject="Help", text="Hi", group_id=team.billing.id)

@@ -113,6 +113,12 @@ class Intake:
             message = dataclasses.replace(message, group=self.group)
         if self.imported and not message.imported:
             message = dataclasses.replace(message, imported=True)
+        own = {str(a).strip().lower() for a in (self.settings.get("from_address"),
+                                               self.settings.get("imap_username")) if a}
+        if own and any(p.value.lower() in own for p in message.participants):
+            # Our own mailbox is no participant of the ticket.
+            message = dataclasses.replace(message, participants=tuple(
+                p for p in message.participants if p.value.lower() not in own))
         kept: list[InboundAttachment] = []
         dropped: list[tuple[str, int]] = []
         for item in message.attachments:

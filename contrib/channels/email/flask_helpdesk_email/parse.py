@@ -384,9 +384,10 @@ class _Parser:
         spam = _flags.spam_score(msg, self.raw, self.warnings)
         date = self.header("Date")
         own = message_id or None
+        to, cc = self.addresses("To"), self.addresses("Cc")
         meta: dict[str, t.Any] = {
-            "to": _pairs(self.addresses("To")),
-            "cc": _pairs(self.addresses("Cc")),
+            "to": _pairs(to),
+            "cc": _pairs(cc),
             "reply_to": _pairs(self.addresses("Reply-To")),
             "message_id": own,
             "in_reply_to": in_reply_to,
@@ -419,6 +420,9 @@ class _Parser:
             thread_keys=tuple(thread),
             own_keys=(own,) if own else (),
             ticket_hint=_ticket_hint(self.token, subject),
+            participants=tuple(dict.fromkeys(
+                Identity("email", address, name) for name, address in [*to, *cc] if address)),
+            mailing_list=bool(flags["mailing_list"]),
             attachments=tuple(attachments),
             auto_submitted=_flags.is_auto(flags),
             spam_score=spam,
