@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import typing as t
 
 import click
 import pytest
@@ -18,6 +19,7 @@ from flask_helpdesk.plugins import hookspecs
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import TicketChanges
 from flask_helpdesk.services import agents
+from flask_helpdesk.services import channels as channels_service
 from flask_helpdesk.services import ingest
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import outbox
@@ -139,6 +141,43 @@ def test_hook_helpdesk_spam_score(app_factory) -> None:
                                       sender=Identity("email", "ok@example.net"),
                                       subject="Invoice question", text="hello"))
         assert tickets.get_ticket(clean.ticket_id, actor=SYSTEM).status == "open"
+
+
+class RefusesPlainFax:
+    """A plugin that checks its channel's settings as they are saved."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, t.Any], dict[str, t.Any] | None]] = []
+
+    @hookimpl
+    def helpdesk_validate_account(self, channel: str, name: str, settings: dict[str, t.Any],
+                                  secrets: dict[str, t.Any] | None) -> None:
+        self.calls.append((channel, name, settings, secrets))
+        if channel == "test" and settings.get("mode") == "plain":
+            raise ValidationError("Plain is not allowed.", field="mode")
+
+
+def test_hook_helpdesk_validate_account(app_factory) -> None:
+    checker = RefusesPlainFax()
+    app = app_factory(plugins=[RecordingChannel(), checker])
+    with app.app_context():
+        with pytest.raises(ValidationError) as refused:
+            channels_service.create_account(actor=SYSTEM, channel="test", name="support",
+                                    settings={"mode": "plain"}, secrets={"password": "x"})
+        assert refused.value.field == "mode"
+        assert channels_service.list_accounts(actor=SYSTEM) == []
+        account = channels_service.create_account(actor=SYSTEM, channel="test", name="support",
+                                          settings={"mode": "tls"}, secrets={"password": "x"})
+        assert checker.calls[-1] == ("test", "support", {"mode": "tls"}, {"password": "x"})
+        with pytest.raises(ValidationError):
+            channels_service.update_account(account.id, actor=SYSTEM, settings={"mode": "plain"})
+        assert channels_service.get_account(account.id, actor=SYSTEM).settings == {"mode": "tls"}
+        # new secrets alone are checked against the stored settings
+        channels_service.update_account(account.id, actor=SYSTEM, secrets={"password": "y"})
+        assert checker.calls[-1] == ("test", "support", {"mode": "tls"}, {"password": "y"})
+        calls = len(checker.calls)
+        channels_service.update_account(account.id, actor=SYSTEM, enabled=False)
+        assert len(checker.calls) == calls  # nothing to check
 
 
 def test_hook_helpdesk_reparse_message(app_factory) -> None:

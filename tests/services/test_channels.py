@@ -14,7 +14,6 @@ from flask_helpdesk import NotFound
 from flask_helpdesk import PermissionDenied
 from flask_helpdesk import ValidationError
 from flask_helpdesk import get_state
-from flask_helpdesk import hookimpl
 from flask_helpdesk.models import ChannelAccount
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import channels
@@ -121,39 +120,3 @@ def test_health_is_recorded(team) -> None:
     assert account.last_error_at is not None and account.last_success_at is not None
     assert account.backlog == 12
 
-
-class RefusesPlainFax:
-    """A plugin that checks its channel's settings as they are saved."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, t.Any], dict[str, t.Any] | None]] = []
-
-    @hookimpl
-    def helpdesk_validate_account(self, channel: str, name: str, settings: dict[str, t.Any],
-                                  secrets: dict[str, t.Any] | None) -> None:
-        self.calls.append((channel, name, settings, secrets))
-        if channel == "test" and settings.get("mode") == "plain":
-            raise ValidationError("Plain is not allowed.", field="mode")
-
-
-def test_plugins_refuse_settings_before_they_are_stored(app_factory) -> None:
-    checker = RefusesPlainFax()
-    app = app_factory(plugins=[RecordingChannel(), checker])
-    with app.app_context():
-        with pytest.raises(ValidationError) as refused:
-            channels.create_account(actor=SYSTEM, channel="test", name="support",
-                                    settings={"mode": "plain"}, secrets={"password": "x"})
-        assert refused.value.field == "mode"
-        assert channels.list_accounts(actor=SYSTEM) == []
-        account = channels.create_account(actor=SYSTEM, channel="test", name="support",
-                                          settings={"mode": "tls"}, secrets={"password": "x"})
-        assert checker.calls[-1] == ("test", "support", {"mode": "tls"}, {"password": "x"})
-        with pytest.raises(ValidationError):
-            channels.update_account(account.id, actor=SYSTEM, settings={"mode": "plain"})
-        assert channels.get_account(account.id, actor=SYSTEM).settings == {"mode": "tls"}
-        # new secrets alone are checked against the stored settings
-        channels.update_account(account.id, actor=SYSTEM, secrets={"password": "y"})
-        assert checker.calls[-1] == ("test", "support", {"mode": "tls"}, {"password": "y"})
-        calls = len(checker.calls)
-        channels.update_account(account.id, actor=SYSTEM, enabled=False)
-        assert len(checker.calls) == calls  # nothing to check
