@@ -34,7 +34,10 @@ known.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import typing as t
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -83,6 +86,20 @@ if t.TYPE_CHECKING:
 
 #: Values an ``IN (...)`` list gets at most (SQLite's limit is 32,766).
 CHUNK = 500
+#: Files a batch needs before they are stored on a thread (see ``_save_files``).
+FILE_THREAD_MIN = 4
+
+_files_lock = threading.Lock()
+_files_executor: ThreadPoolExecutor | None = None
+
+
+def _files_pool() -> ThreadPoolExecutor:
+    """The one thread of this process that stores the files of batches."""
+    global _files_executor
+    with _files_lock:
+        if _files_executor is None:
+            _files_executor = ThreadPoolExecutor(1, thread_name_prefix="helpdesk-files")
+        return _files_executor
 
 #: Called inside the transaction that stored them, with ``(index, result)`` pairs.
 Finish = t.Callable[[list[tuple[int, IngestResult]]], None]
@@ -119,15 +136,17 @@ def ingest_batch(
         except HelpdeskError as exc:
             out[index] = exc
     if todo:
+        batch = _Batch([c for _i, c in todo])
         try:
             with transaction():
-                results = _Batch([c for _i, c in todo]).store()
+                results = batch.store()
                 pairs = [(i, r) for (i, _c), r in zip(todo, results, strict=True)]
                 if finish is not None:
                     finish(pairs)
             for index, result in pairs:
                 out[index] = result
         except Exception:  # noqa: BLE001 - every message is tried again alone
+            batch.drop_files()
             for index, _c in todo:
                 out[index] = _one(index, messages[index], finish)
     return t.cast("list[IngestResult | Exception]", out)
@@ -214,6 +233,9 @@ class _Batch:
         self.renamed: set[int] = set()
         #: Planned imported messages (time rules due at once are skipped for their tickets).
         self.imported: list[_Stored] = []
+        #: Storage keys of the files this batch stored (removed if it is rolled back).
+        self.saved_keys: list[str] = []
+        self.saving: Future[list[dict[str, t.Any]]] | list[dict[str, t.Any]] = []
 
     def store(self) -> list[IngestResult]:
         self.s.flush()
@@ -526,6 +548,13 @@ class _Batch:
     # ------------------------------------------------------------ writing
 
     def _write(self) -> None:
+        self.saving = self._save_files()
+        try:
+            self._write_rows()
+        finally:
+            self._settle_files()
+
+    def _write_rows(self) -> None:
         customers = [c for c in self.customers.values() if c.id is None]
         ids = insert_ids(Customer, [{"name": c.name, "notes": "", "attributes": {}}
                                     for c in customers])
@@ -581,9 +610,39 @@ class _Batch:
             planned.id = new_id
         from ..models import Attachment
 
-        files = [{"message_id": p.id, **save_attachment(item)}
-                 for p in self.plan for item in p.checked.message.attachments]
+        saved = iter(self.saving.result() if isinstance(self.saving, Future) else self.saving)
+        files = [{"message_id": p.id, **next(saved)}
+                 for p in self.plan for _item in p.checked.message.attachments]
         self._insert(Attachment, files)
+
+    def _settle_files(self) -> None:
+        """Wait for this chunk's files and remember their keys (see :meth:`drop_files`)."""
+        saving, self.saving = self.saving, []
+        try:
+            rows = saving.result() if isinstance(saving, Future) else saving
+        except Exception:  # noqa: BLE001 - raised where the rows are read
+            return
+        self.saved_keys += [row["storage_key"] for row in rows]
+
+    def drop_files(self) -> None:
+        """Remove the files this batch stored: its transaction was rolled back."""
+        for key in self.saved_keys:
+            self.state.storage.delete(key)
+        self.saved_keys = []
+
+    def _save_files(self) -> Future[list[dict[str, t.Any]]] | list[dict[str, t.Any]]:
+        """Start storing the plan's files; their attachment columns, in plan order.
+
+        Creating a file is mostly the kernel's work, so a batch with several
+        files stores them on a thread while this one writes the customers,
+        tickets and messages (which wait on SQLite or PostgreSQL, not on
+        Python). A file that fails to store fails the batch, as before.
+        """
+        items = [item for p in self.plan for item in p.checked.message.attachments]
+        storage = get_state().storage
+        if len(items) < FILE_THREAD_MIN:
+            return [save_attachment(item, storage) for item in items]
+        return _files_pool().submit(lambda: [save_attachment(item, storage) for item in items])
 
     def _write_events(self) -> None:
         rows, groups = [], []

@@ -43,6 +43,9 @@ from .tickets import get_ticket
 from .tickets import require_visible
 from .tickets import set_status
 
+if t.TYPE_CHECKING:
+    from ..storage import Storage
+
 #: Longest message text accepted (characters).
 TEXT_MAX = 200_000
 #: Longest HTML accepted before sanitizing (characters).
@@ -111,18 +114,24 @@ def check_attachments(files: t.Sequence[InboundAttachment]) -> None:
                   max=_size(limit)), field="attachments")
 
 
-def save_attachment(item: InboundAttachment) -> dict[str, t.Any]:
-    """Put one checked file in the storage; the columns of its attachment row."""
+def save_attachment(item: InboundAttachment, storage: Storage | None = None
+                    ) -> dict[str, t.Any]:
+    """Put one checked file in the storage; the columns of its attachment row.
+
+    :param storage: The app's storage (default); pass it to call this from a
+        thread without an app context.
+    """
     from ..storage import sha256
 
     data = bytes(item.data)
     filename = safe_filename(item.filename)
+    store = storage if storage is not None else get_state().storage
     return {
         "filename": filename, "content_type": sniff_content_type(data, item.content_type,
                                                                  filename),
         "size": len(data), "sha256": sha256(data), "content_id": item.content_id,
         "inline": bool(item.inline),
-        "storage_key": get_state().storage.save(data, filename=filename),
+        "storage_key": store.save(data, filename=filename),
     }
 
 

@@ -204,3 +204,25 @@ def test_refused_message_stores_nothing(app) -> None:
     results = ingest_batch([msg("x", "m1", "carla@example.org", text="", html=None)])
     assert isinstance(results[0], ValidationError)
     assert db().scalar(select(func.count()).select_from(Message)) == 0
+
+
+def _files() -> set[str]:
+    import os
+
+    root = get_state().storage.root
+    return {os.path.relpath(os.path.join(d, f), root)
+            for d, _dirs, names in os.walk(root) for f in names}
+
+
+def test_files_of_a_rolled_back_batch_are_removed(app) -> None:
+    def finish(pairs):
+        if len(pairs) > 1:  # the batch fails; each message alone succeeds
+            raise RuntimeError("cursor store is down")
+
+    attachment = (InboundAttachment("dot.png", "image/png", PNG),)
+    results = ingest_batch([msg("x", f"f{n}", "carla@example.org", attachments=attachment)
+                            for n in range(6)], finish=finish)  # six files: stored on a thread
+    assert not any(isinstance(r, Exception) for r in results)
+    keys = set(db().scalars(select(Attachment.storage_key)))
+    assert len(keys) == 6 and _files() == keys  # the batch's six copies are gone
+    assert all(get_state().storage.open(k) == PNG for k in keys)
