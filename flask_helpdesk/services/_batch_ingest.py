@@ -34,10 +34,7 @@ known.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import typing as t
-from concurrent.futures import Future
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -86,20 +83,6 @@ if t.TYPE_CHECKING:
 
 #: Values an ``IN (...)`` list gets at most (SQLite's limit is 32,766).
 CHUNK = 500
-#: Files a batch needs before they are stored on a thread (see ``_save_files``).
-FILE_THREAD_MIN = 4
-
-_files_lock = threading.Lock()
-_files_executor: ThreadPoolExecutor | None = None
-
-
-def _files_pool() -> ThreadPoolExecutor:
-    """The one thread of this process that stores the files of batches."""
-    global _files_executor
-    with _files_lock:
-        if _files_executor is None:
-            _files_executor = ThreadPoolExecutor(1, thread_name_prefix="helpdesk-files")
-        return _files_executor
 
 #: Called inside the transaction that stored them, with ``(index, result)`` pairs.
 Finish = t.Callable[[list[tuple[int, IngestResult]]], None]
@@ -235,7 +218,6 @@ class _Batch:
         self.imported: list[_Stored] = []
         #: Storage keys of the files this batch stored (removed if it is rolled back).
         self.saved_keys: list[str] = []
-        self.saving: Future[list[dict[str, t.Any]]] | list[dict[str, t.Any]] = []
 
     def store(self) -> list[IngestResult]:
         self.s.flush()
@@ -548,13 +530,6 @@ class _Batch:
     # ------------------------------------------------------------ writing
 
     def _write(self) -> None:
-        self.saving = self._save_files()
-        try:
-            self._write_rows()
-        finally:
-            self._settle_files()
-
-    def _write_rows(self) -> None:
         customers = [c for c in self.customers.values() if c.id is None]
         ids = insert_ids(Customer, [{"name": c.name, "notes": "", "attributes": {}}
                                     for c in customers])
@@ -610,39 +585,19 @@ class _Batch:
             planned.id = new_id
         from ..models import Attachment
 
-        saved = iter(self.saving.result() if isinstance(self.saving, Future) else self.saving)
-        files = [{"message_id": p.id, **next(saved)}
-                 for p in self.plan for _item in p.checked.message.attachments]
+        storage = self.state.storage
+        files = []
+        for p in self.plan:
+            for item in p.checked.message.attachments:
+                files.append({"message_id": p.id, **save_attachment(item, storage)})
+                self.saved_keys.append(files[-1]["storage_key"])
         self._insert(Attachment, files)
-
-    def _settle_files(self) -> None:
-        """Wait for this chunk's files and remember their keys (see :meth:`drop_files`)."""
-        saving, self.saving = self.saving, []
-        try:
-            rows = saving.result() if isinstance(saving, Future) else saving
-        except Exception:  # noqa: BLE001 - raised where the rows are read
-            return
-        self.saved_keys += [row["storage_key"] for row in rows]
 
     def drop_files(self) -> None:
         """Remove the files this batch stored: its transaction was rolled back."""
         for key in self.saved_keys:
             self.state.storage.delete(key)
         self.saved_keys = []
-
-    def _save_files(self) -> Future[list[dict[str, t.Any]]] | list[dict[str, t.Any]]:
-        """Start storing the plan's files; their attachment columns, in plan order.
-
-        Creating a file is mostly the kernel's work, so a batch with several
-        files stores them on a thread while this one writes the customers,
-        tickets and messages (which wait on SQLite or PostgreSQL, not on
-        Python). A file that fails to store fails the batch, as before.
-        """
-        items = [item for p in self.plan for item in p.checked.message.attachments]
-        storage = get_state().storage
-        if len(items) < FILE_THREAD_MIN:
-            return [save_attachment(item, storage) for item in items]
-        return _files_pool().submit(lambda: [save_attachment(item, storage) for item in items])
 
     def _write_events(self) -> None:
         rows, groups = [], []

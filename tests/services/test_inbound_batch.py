@@ -221,7 +221,7 @@ def test_files_of_a_rolled_back_batch_are_removed(app) -> None:
 
     attachment = (InboundAttachment("dot.png", "image/png", PNG),)
     results = ingest_batch([msg("x", f"f{n}", "carla@example.org", attachments=attachment)
-                            for n in range(6)], finish=finish)  # six files: stored on a thread
+                            for n in range(6)], finish=finish)
     assert not any(isinstance(r, Exception) for r in results)
     keys = set(db().scalars(select(Attachment.storage_key)))
     assert len(keys) == 6 and _files() == keys  # the batch's six copies are gone
