@@ -22,8 +22,9 @@ its own. CPU seconds (user + system, the parse pool included) are printed
 beside the times, as the wall time on a shared machine depends on its
 load. Two reference figures of the machine's speed at the time come first
 (``ref_import_s``: a process importing SQLAlchemy's ORM; ``ref_loop_s``: 10
-million additions), as a shared virtual machine's speed drifts by up to a
-factor of two within an hour. The last line is ``RESULT key=value ...``.
+million additions, also measured before each run and printed with it), as a
+shared virtual machine's speed drifts by up to a factor of two within an
+hour. The last line is ``RESULT key=value ...``.
 """
 
 from __future__ import annotations
@@ -249,13 +250,18 @@ def _machine() -> str:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import sqlalchemy.orm"], check=True)
         imports.append(time.perf_counter() - start)
-    start, total = time.perf_counter(), 0
-    for i in range(10_000_000):
-        total += i
-    loop = time.perf_counter() - start
+    loop = _loop()
     print(f"machine: import sqlalchemy.orm {statistics.median(imports):.3f} s,"
           f" 10^7 additions {loop:.3f} s", flush=True)
     return f"ref_import_s={statistics.median(imports):.3f} ref_loop_s={loop:.3f}"
+
+
+def _loop() -> float:
+    """Seconds this process takes for 10 million additions (the CPU's speed right now)."""
+    start, total = time.perf_counter(), 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
 
 
 def _startup(runs_wanted: int, db_kind: str, ingest: Ingest) -> str:
@@ -300,18 +306,21 @@ def _workload(n: int, runs_wanted: int, db_kind: str, ingest: Ingest) -> str:
         for i in range(runs_wanted):
             work = Path(tmp) / f"run{i}"
             work.mkdir()
-            runs.append(one_run(n, data, work, db_kind, ingest))
+            loop = _loop()
+            runs.append({**one_run(n, data, work, db_kind, ingest), "ref_loop_s": loop})
             print(f"N={n} run {i + 1}: {runs[-1]}", flush=True)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rate = statistics.median(r["rate"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
+    loop = statistics.median(r["ref_loop_s"] for r in runs)
     last = runs[-1]
     kinds = " ".join(f"{k[:-3]}={last[k]}/{last[k[:-3] + '_total']}"
                      for k in sorted(last) if k.endswith("_ok"))
     print(f"N={n}: {rate:.1f} emails/s (median of {len(runs)}), {cpu:.2f} s CPU,"
-          f" peak RSS {rss:.0f} MiB,"
+          f" peak RSS {rss:.0f} MiB, 10^7 additions before each run {loop:.3f} s (median),"
           f" replies on their ticket: {kinds}", flush=True)
     return (f"n{n}_emails_per_s={rate:.1f} n{n}_cpu_s={cpu:.2f} n{n}_peak_rss_mib={rss:.0f}"
+            f" n{n}_ref_loop_s={loop:.3f}"
             f" n{n}_missing={last['missing']} n{n}_mojibake={last['mojibake']} "
             + " ".join(f"n{n}_{p}" for p in kinds.split()))
 
