@@ -126,32 +126,36 @@ def flush_index(s: Session) -> None:
 
 
 def _rebuild(s: Session, ids: list[int]) -> None:
+    # Core statements: see the note on the tables in ``_batch_ingest``.
+    tickets, identities = Ticket.__table__, ContactIdentity.__table__
+    messages, documents = Message.__table__, SearchDocument.__table__
     parts: dict[int, list[str]] = {}
     customers: dict[int, list[int]] = {}
     for ticket_id, subject, customer_id in s.execute(
-        select(Ticket.id, Ticket.subject, Ticket.customer_id).where(Ticket.id.in_(ids))
+        select(tickets.c.id, tickets.c.subject, tickets.c.customer_id)
+        .where(tickets.c.id.in_(ids))
     ):
         parts[ticket_id] = [subject]
         customers.setdefault(customer_id, []).append(ticket_id)
     if customers:
         for customer_id, value, display in s.execute(
-            select(ContactIdentity.customer_id, ContactIdentity.value, ContactIdentity.display)
-            .where(ContactIdentity.customer_id.in_(list(customers)))
-            .order_by(ContactIdentity.id)
+            select(identities.c.customer_id, identities.c.value, identities.c.display)
+            .where(identities.c.customer_id.in_(list(customers)))
+            .order_by(identities.c.id)
         ):
             for ticket_id in customers[customer_id]:
                 parts[ticket_id].append(value if fold(display) == value else
                                         f"{value} {display}")
     for ticket_id, text in s.execute(
-        select(Message.ticket_id, Message.text).where(Message.ticket_id.in_(ids))
-        .order_by(Message.ticket_id, Message.id)
+        select(messages.c.ticket_id, messages.c.text).where(messages.c.ticket_id.in_(ids))
+        .order_by(messages.c.ticket_id, messages.c.id)
     ):
         parts[ticket_id].append(text)
-    s.execute(delete(SearchDocument).where(SearchDocument.ticket_id.in_(ids)))
+    s.execute(delete(documents).where(documents.c.ticket_id.in_(ids)))
     rows = [{"ticket_id": i, "document": build_document(p), "updated_at": utcnow()}
             for i, p in parts.items()]
     if rows:
-        s.execute(insert(SearchDocument), rows)
+        s.execute(insert(documents), rows)
 
 
 # ---------------------------------------------------------------- queries
