@@ -51,6 +51,7 @@ from ..models import utcnow
 if t.TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy import Select
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
 #: Longest document indexed per ticket, in characters; text past it is not
@@ -128,7 +129,8 @@ def flush_index(s: Session) -> None:
 def _rebuild(s: Session, ids: list[int]) -> None:
     # Core statements: see the note on the tables in ``_batch_ingest``.
     tickets, identities = Ticket.__table__, ContactIdentity.__table__
-    messages, documents = Message.__table__, SearchDocument.__table__
+    messages = Message.__table__
+    documents = t.cast("Table", SearchDocument.__table__)
     parts: dict[int, list[str]] = {}
     customers: dict[int, list[int]] = {}
     for ticket_id, subject, customer_id in s.execute(
