@@ -81,9 +81,11 @@ class Ingest:
         self.mode, self.dovecot = mode, None
         #: CPU seconds (user + system) of the ingesting processes so far.
         self.cpu = 0.0
+        #: The largest peak RSS of one ingesting process so far, in KiB.
+        self.peak_rss_kib = 0
         if mode == "imap":
             sys.path.insert(0, str(ROOT / "contrib/channels/email/tests"))
-            from imap_server import Dovecot
+            from imap_server import Dovecot  # type: ignore[import-not-found]
 
             self.dovecot = Dovecot(Path(tempfile.mkdtemp(prefix="helpdesk-bench-dovecot-")))
             self.dovecot.start()
@@ -108,20 +110,33 @@ class Ingest:
                 for file in sorted(path.iterdir()):
                     mb.append(file.read_bytes(), "INBOX")
             command = ["poll"]
-        start, cpu = time.perf_counter(), _children_cpu()
-        subprocess.run([sys.executable, "-m", "flask", "--app", "bench_app", "helpdesk", "email",
-                        *command], env=env, check=True, stdout=subprocess.DEVNULL)
-        self.cpu += _children_cpu() - cpu
-        return time.perf_counter() - start
+        wall, usage = run_child([sys.executable, "-m", "flask", "--app", "bench_app", "helpdesk",
+                                 "email", *command], env)
+        self.cpu += usage.ru_utime + usage.ru_stime
+        self.peak_rss_kib = max(self.peak_rss_kib, usage.ru_maxrss)
+        return wall
 
     def close(self) -> None:
         if self.dovecot is not None:
             self.dovecot.stop()
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def run_child(argv: list[str], env: dict[str, str], stderr: t.IO[bytes] | None = None
+              ) -> tuple[float, resource.struct_rusage]:
+    """Run one process to its end (output dropped, a failure raised): wall seconds, resource use.
+
+    The resource use is that process's own with its children's (the parse
+    pool), from ``os.wait4``: ``RUSAGE_CHILDREN`` would add every other
+    process this one has waited for.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return wall, usage
 
 
 def new_database(kind: str, work: Path) -> tuple[str, t.Callable[[], None]]:
