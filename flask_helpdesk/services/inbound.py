@@ -62,13 +62,12 @@ from ._uow import session
 from ._uow import transaction
 from .customers import normalize_identity
 from .messages import add_message
+from .participants import add_participants
+from .participants import normalize_participants
 from .tickets import set_status
 
 #: Most thread keys looked at per message (long References chains are cut).
 MAX_THREAD_KEYS = 50
-
-#: Most participants remembered per message (long Cc lists are cut).
-MAX_PARTICIPANTS = 50
 
 log = logging.getLogger("flask_helpdesk.inbound")
 
@@ -348,35 +347,8 @@ def participants_of(message: InboundMessage) -> list[tuple[str, str]]:
 
     A participant that is not a valid identity is left out.
     """
-    if message.mailing_list:
-        return []
-    sender = sender_identity(message)
-    out: dict[tuple[str, str], None] = {}
-    for identity in message.participants[:MAX_PARTICIPANTS]:
-        try:
-            value = normalize_identity(identity.kind, identity.value)
-        except ValidationError:
-            continue
-        if (identity.kind, value) != sender:
-            out[(identity.kind, value)] = None
-    return list(out)
-
-
-def add_participants(ticket_id: int, identities: t.Iterable[tuple[str, str]]) -> None:
-    """Remember ``(kind, value)`` identities as participants of a ticket.
-
-    A participant's reply threads like the customer's (see the module
-    docstring). Identities already known on the ticket are left alone.
-    """
-    wanted = set(identities)
-    if not wanted:
-        return
-    s = session()
-    known = {(row.kind, row.value) for row in s.execute(select(
-        TicketParticipant.kind, TicketParticipant.value).where(
-        TicketParticipant.ticket_id == ticket_id))}
-    s.add_all(TicketParticipant(ticket_id=ticket_id, kind=kind, value=value)
-              for kind, value in sorted(wanted - known))
+    return normalize_participants(message.participants, without={sender_identity(message)},
+                                  mailing_list=message.mailing_list)
 
 
 def _follow_merges(ticket_id: int) -> Ticket:
