@@ -266,6 +266,7 @@ def quarantined(row: QuarantinedMessage) -> Json:
         "source": row.source,
         "error": row.error,
         "attempts": row.attempts,
+        "imported": row.imported,
         "created_at": iso(row.created_at),
         "last_attempt_at": iso(row.last_attempt_at),
     }

@@ -243,6 +243,9 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "id": ID, "channel": {"type": "string"}, "account": {"type": "string"},
             "size": {"type": "integer", "minimum": 0}, "source": {"type": "string"},
             "error": {"type": "string"}, "attempts": {"type": "integer", "minimum": 0},
+            "imported": {"type": "boolean", "description":
+                         "It failed during an archive import; a retry ingests it as imported"
+                         " history (no event rule runs on it)."},
             "created_at": DATETIME, "last_attempt_at": DATETIME,
         }),
         "QuarantinePage": _page("QuarantinedMessage"),

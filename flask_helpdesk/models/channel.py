@@ -11,6 +11,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -81,6 +82,9 @@ class QuarantinedMessage(Base):
     source: Mapped[str] = mapped_column(String(500), default="")
     error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+    #: It failed during an archive import: a retry ingests it as imported
+    #: history (``InboundMessage.imported``), so no event rule answers it.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -253,7 +253,9 @@ def helpdesk_reparse_message(
 
     Return the same message the channel's fetcher would have made (the same
     ``external_id``), so that a retry of a message ingested meanwhile is a
-    duplicate, not a second copy. Must not commit.
+    duplicate, not a second copy. Must not commit. The hook need not know
+    whether the entry came from an archive import: the core ingests the
+    message of an entry kept with ``imported=True`` as imported history.
 
     .. versionadded:: 0.1
     """

@@ -21,6 +21,7 @@ from . import inbound
 from . import messages
 from . import notifications
 from . import outbox
+from . import participants
 from . import permissions
 from . import quarantine
 from . import rules
@@ -70,6 +71,7 @@ __all__ = [
     "messages",
     "notifications",
     "outbox",
+    "participants",
     "permissions",
     "quarantine",
     "rules",

@@ -14,7 +14,8 @@ statements per batch instead of a dozen per message:
 3. *Plan* in order, in memory: duplicates (also within the batch), new
    customers, the ticket of each message (a reply later in the batch finds a
    ticket opened earlier in it by its keys), status changes, follow-ups of
-   closed (or resolved) tickets, the keys and participants to remember.
+   closed (or resolved) tickets, the keys and participants to remember
+   (also a sender who joined by a key of ours, :func:`~.inbound.remembers_sender`).
 4. *Write*: customers, identities, tickets, messages, attachments, keys and
    events inserted a table at a time; changed tickets updated in one
    ``executemany``. The events reach the one event pipeline after commit.
@@ -68,6 +69,7 @@ from .inbound import follows_up
 from .inbound import ingest
 from .inbound import may_thread
 from .inbound import participants_of
+from .inbound import remembers_sender
 from .inbound import reused_id
 from .inbound import stored_meta
 from .inbound import warn_reused
@@ -424,7 +426,7 @@ class _Batch:
                 None, checked.name, m.sender.value.strip()[:320])
         elif not customer.name and checked.name:
             customer.name, customer.renamed = checked.name, not customer.new
-        ticket = self._thread(checked, customer)
+        ticket, by_outbound = self._thread(checked, customer)
         now = utcnow()
         follow_up_of = None
         if ticket is not None and follows_up(
@@ -452,13 +454,16 @@ class _Batch:
             if name not in self.keys and name not in self.batch_keys:
                 self.batch_keys[name] = ticket
                 self.new_keys.append((*name, ticket))
-        for kind, value in participants_of(m):
+        joined = not created and remembers_sender(
+            outbound=by_outbound, own=self._owns(ticket, customer), mailing_list=m.mailing_list)
+        for kind, value in [*participants_of(m), *([checked.identity] if joined else [])]:
             if (kind, value) not in ticket.participants:
                 ticket.participants.add((kind, value))
                 self.new_participants.append((ticket, kind, value))
         return stored
 
-    def _thread(self, checked: _Checked, customer: _Customer) -> _Ticket | None:
+    def _thread(self, checked: _Checked, customer: _Customer) -> tuple[_Ticket | None, bool]:
+        """The ticket the message joins, and whether a key of ours led there."""
         m = checked.message
         for key in [k for k in m.thread_keys if k][:MAX_THREAD_KEYS]:
             name = (m.channel, m.account, key)
@@ -470,12 +475,12 @@ class _Batch:
             else:
                 continue
             if self._may_join(ticket, checked, customer, outbound=outbound):
-                return self._follow(ticket)
+                return self._follow(ticket), outbound
         if m.ticket_hint is not None:
             hinted = self.tickets.get(m.ticket_hint)
             if hinted is not None and self._may_join(hinted, checked, customer, outbound=False):
-                return self._follow(hinted)
-        return None
+                return self._follow(hinted), False
+        return None, False
 
     def _may_join(self, ticket: _Ticket, checked: _Checked, customer: _Customer, *,
                   outbound: bool) -> bool:
@@ -486,11 +491,16 @@ class _Batch:
             if target in chain:
                 break
             chain.append(target)
-        own = any(tk.customer is customer or (
-            customer.id is not None and tk.customer_id == customer.id) for tk in chain)
+        own = any(self._owns(tk, customer) for tk in chain)
         participant = any(checked.identity in tk.participants for tk in chain)
         return may_thread(outbound=outbound, own=own, participant=participant,
                           mailing_list=checked.message.mailing_list)
+
+    @staticmethod
+    def _owns(ticket: _Ticket, customer: _Customer) -> bool:
+        """Whether ``customer`` is the ticket's customer (also when both are new)."""
+        return ticket.customer is customer or (
+            customer.id is not None and ticket.customer_id == customer.id)
 
     def _follow(self, ticket: _Ticket) -> _Ticket:
         seen = set()

@@ -11,7 +11,8 @@ References) against stored keys of the same channel and account; then a
 helpdesk sent threads any reply; a key of an inbound message and the hint
 count only when the sender is an identity of that ticket's customer or one of
 the ticket's participants (others the ticket's inbound mail was addressed
-to). Mailing-list mail joins only a ticket of its sender's own customer.
+to, and senders who joined it by a key of ours: see :func:`remembers_sender`).
+Mailing-list mail joins only a ticket of its sender's own customer.
 Never by subject text alone.
 
 Status on a customer message: ``pending`` and ``on_hold`` go back to
@@ -61,13 +62,12 @@ from ._uow import session
 from ._uow import transaction
 from .customers import normalize_identity
 from .messages import add_message
+from .participants import add_participants
+from .participants import normalize_participants
 from .tickets import set_status
 
 #: Most thread keys looked at per message (long References chains are cut).
 MAX_THREAD_KEYS = 50
-
-#: Most participants remembered per message (long Cc lists are cut).
-MAX_PARTICIPANTS = 50
 
 log = logging.getLogger("flask_helpdesk.inbound")
 
@@ -184,7 +184,7 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
     state = get_state()
     with transaction(), imported_history() if message.imported else contextlib.nullcontext():
         customer = _customer(message)
-        ticket = _thread(message, customer)
+        ticket, by_outbound = _thread(message, customer)
         follow_up_of = None
         if ticket is not None and follows_up(ticket.status, _resolved_reply(ticket.group_id)):
             follow_up_of = ticket.id
@@ -208,7 +208,11 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
         ticket.last_customer_message_at = max(ticket.last_customer_message_at or when, when)
         ticket.updated_at = max(ticket.updated_at or when, when)
         _store_keys(message, ticket.id)
-        add_participants(ticket.id, participants_of(message))
+        joined = not created and remembers_sender(
+            outbound=by_outbound, own=ticket.customer_id == customer.id,
+            mailing_list=message.mailing_list)
+        add_participants(ticket.id, [*participants_of(message),
+                                     *([sender_identity(message)] if joined else [])])
         if reused_of is not None:
             record(ticket, "message.external_id_reused", SYSTEM, {
                 "message_id": stored.id, "external_id": message.external_id,
@@ -242,7 +246,8 @@ def _customer(message: InboundMessage) -> Customer:
     return customer
 
 
-def _thread(message: InboundMessage, customer: Customer) -> Ticket | None:
+def _thread(message: InboundMessage, customer: Customer) -> tuple[Ticket | None, bool]:
+    """The ticket the message joins, and whether a key of ours (``outbound``) led there."""
     s = session()
     sender = sender_identity(message)
     keys = [k for k in message.thread_keys if k][:MAX_THREAD_KEYS]
@@ -255,13 +260,13 @@ def _thread(message: InboundMessage, customer: Customer) -> Ticket | None:
             row = found.get(key)
             if row is not None and _may_join(row.ticket_id, message, customer, sender,
                                              outbound=row.outbound):
-                return _follow_merges(row.ticket_id)
+                return _follow_merges(row.ticket_id), row.outbound
     if message.ticket_hint is not None:
         ticket = s.get(Ticket, message.ticket_hint)
         if ticket is not None and _may_join(ticket.id, message, customer, sender,
                                             outbound=False):
-            return _follow_merges(ticket.id)
-    return None
+            return _follow_merges(ticket.id), False
+    return None, False
 
 
 def may_thread(*, outbound: bool, own: bool, participant: bool, mailing_list: bool) -> bool:
@@ -275,6 +280,25 @@ def may_thread(*, outbound: bool, own: bool, participant: bool, mailing_list: bo
     if mailing_list:
         return own
     return outbound or own or participant
+
+
+def remembers_sender(*, outbound: bool, own: bool, mailing_list: bool) -> bool:
+    """Whether the sender of a message that joined a ticket becomes its participant.
+
+    Anyone may answer a message the helpdesk sent; who does so once is
+    remembered, so that their next message threads by the ticket's other keys
+    and its ticket number too, like a participant's. Not the ticket's
+    customer (who needs no such entry), and never someone writing through a
+    mailing list.
+
+    :param outbound: The message joined the ticket by a key of a message the
+        helpdesk sent.
+    :param own: The sender is an identity of the ticket's customer.
+    :param mailing_list: The message came through a mailing list.
+
+    .. versionadded:: 0.2
+    """
+    return outbound and not own and not mailing_list
 
 
 def follows_up(status: str, resolved_reply: str) -> bool:
@@ -323,35 +347,8 @@ def participants_of(message: InboundMessage) -> list[tuple[str, str]]:
 
     A participant that is not a valid identity is left out.
     """
-    if message.mailing_list:
-        return []
-    sender = sender_identity(message)
-    out: dict[tuple[str, str], None] = {}
-    for identity in message.participants[:MAX_PARTICIPANTS]:
-        try:
-            value = normalize_identity(identity.kind, identity.value)
-        except ValidationError:
-            continue
-        if (identity.kind, value) != sender:
-            out[(identity.kind, value)] = None
-    return list(out)
-
-
-def add_participants(ticket_id: int, identities: t.Iterable[tuple[str, str]]) -> None:
-    """Remember ``(kind, value)`` identities as participants of a ticket.
-
-    A participant's reply threads like the customer's (see the module
-    docstring). Identities already known on the ticket are left alone.
-    """
-    wanted = set(identities)
-    if not wanted:
-        return
-    s = session()
-    known = {(row.kind, row.value) for row in s.execute(select(
-        TicketParticipant.kind, TicketParticipant.value).where(
-        TicketParticipant.ticket_id == ticket_id))}
-    s.add_all(TicketParticipant(ticket_id=ticket_id, kind=kind, value=value)
-              for kind, value in sorted(wanted - known))
+    return normalize_participants(message.participants, without={sender_identity(message)},
+                                  mailing_list=message.mailing_list)
 
 
 def _follow_merges(ticket_id: int) -> Ticket:

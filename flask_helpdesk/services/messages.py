@@ -7,6 +7,7 @@ put into an event.
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import os
 import re
@@ -27,6 +28,7 @@ from ..extension import get_state
 from ..i18n import _
 from ..models import Agent
 from ..models import Attachment
+from ..models import ContactIdentity
 from ..models import Customer
 from ..models import Message
 from ..models import Ticket
@@ -38,6 +40,7 @@ from ._uow import Actor
 from ._uow import record
 from ._uow import session
 from ._uow import transaction
+from .permissions import require_role
 from .search import touch
 from .tickets import get_ticket
 from .tickets import require_visible
@@ -412,3 +415,69 @@ def get_attachment(attachment_id: int, *, actor: Actor) -> tuple[Attachment, byt
     except FileNotFoundError:
         raise NotFound(_("The file of attachment %(id)s is missing from storage.",
                          id=attachment_id)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredInbound:
+    """An inbound message as stored, for a channel's maintenance commands.
+
+    :ivar id: The message.
+    :ivar ticket_id: Its ticket.
+    :ivar account: The account it came through.
+    :ivar meta: Its stored ``meta`` (see :func:`~flask_helpdesk.services.inbound.stored_meta`),
+        or the keys asked for.
+    :ivar author: The ``(kind, value)`` identities of the customer who wrote
+        it; its sender is one of them.
+    """
+
+    id: int
+    ticket_id: int
+    account: str
+    meta: dict[str, t.Any]
+    author: tuple[tuple[str, str], ...]
+
+
+def list_inbound(
+    channel: str, *, actor: Actor, after: int | None = None, limit: int = 500,
+    meta_keys: t.Sequence[str] | None = None,
+) -> list[StoredInbound]:
+    """Inbound messages of a channel, oldest first, keyset-paginated by id. Only admins may.
+
+    For a channel that walks its stored messages again (e.g. the email
+    channel's ``backfill-participants``): two queries a page, whatever its
+    size, so memory stays bounded by ``limit``.
+
+    :param after: The last id of the previous page.
+    :param limit: Messages a page (at most 1,000).
+    :param meta_keys: Read only these top-level keys of ``meta`` (a key the
+        message lacks is left out), not the whole of it: the email channel's
+        ``meta`` also holds the full quoted text.
+
+    .. versionadded:: 0.2
+    """
+    require_role(actor, "admin")
+    limit = min(v.integer(limit, "limit"), 1000)
+    meta_columns = ([Message.meta] if meta_keys is None
+                    else [Message.meta[key].label(f"m{n}") for n, key in enumerate(meta_keys)])
+    query = select(Message.id, Message.ticket_id, Message.account, Message.author_customer_id,
+                   *meta_columns).where(Message.channel == channel, Message.kind == "inbound")
+    if after is not None:
+        query = query.where(Message.id > after)
+    s = session()
+    rows = s.execute(query.order_by(Message.id).limit(limit)).all()
+    authors: dict[int, list[tuple[str, str]]] = {}
+    customer_ids = sorted({r.author_customer_id for r in rows if r.author_customer_id})
+    if customer_ids:
+        for row in s.execute(select(ContactIdentity.customer_id, ContactIdentity.kind,
+                                    ContactIdentity.value).where(
+                ContactIdentity.customer_id.in_(customer_ids)).order_by(ContactIdentity.id)):
+            authors.setdefault(row.customer_id, []).append((row.kind, row.value))
+    out = []
+    for row in rows:
+        if meta_keys is None:
+            meta = dict(row.meta or {})
+        else:
+            meta = {key: row[4 + n] for n, key in enumerate(meta_keys) if row[4 + n] is not None}
+        out.append(StoredInbound(row.id, row.ticket_id, row.account, meta,
+                                 tuple(authors.get(row.author_customer_id or 0, ()))))
+    return out

@@ -7,11 +7,17 @@ the quarantine, retry an entry through the channel's own parser once the cause
 is fixed (:func:`retry_quarantined`, which asks the channel's
 ``helpdesk_reparse_message`` hook), or discard it.
 
+An entry remembers whether it failed during an archive import (``imported``):
+its retry ingests the message as imported history too
+(``InboundMessage.imported``), so no event rule runs on it and nobody gets an
+automatic answer to old mail.
+
 The bytes live in the attachment storage; the row keeps their key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from sqlalchemy import select
@@ -42,7 +48,8 @@ Parser = t.Callable[[bytes], "InboundMessage"]
 
 
 def quarantine_message(
-    *, channel: str, account: str, raw: bytes, error: str | BaseException, source: str = ""
+    *, channel: str, account: str, raw: bytes, error: str | BaseException, source: str = "",
+    imported: bool = False,
 ) -> QuarantinedMessage:
     """Keep ``raw`` with the reason it failed. Call it outside the failed transaction.
 
@@ -51,12 +58,14 @@ def quarantine_message(
     :param raw: The bytes exactly as read from the source.
     :param error: What went wrong (an exception is turned into its text).
     :param source: Where it came from, for the admin (``INBOX uid 42``).
+    :param imported: It was read by an archive import (imported history): a
+        retry ingests it with ``imported=True``.
     """
     key = get_state().storage.save(bytes(raw), filename="quarantined")
     with transaction() as s:
         item = QuarantinedMessage(
             channel=channel[:50], account=account[:100], storage_key=key, size=len(raw),
-            source=source[:500], error=_error_text(error), attempts=1,
+            source=source[:500], error=_error_text(error), attempts=1, imported=imported,
             created_at=utcnow(), last_attempt_at=utcnow())
         s.add(item)
     return item
@@ -100,6 +109,10 @@ def retry_quarantined(
 ) -> IngestResult:
     """Parse and ingest an entry again; on success it leaves the quarantine. Only admins may.
 
+    An entry kept by an archive import (``imported``) is ingested as imported
+    history (``imported=True``), whatever the parser says: no event rule runs
+    on it.
+
     :param parse: A parser of the raw bytes; by default the channel's
         ``helpdesk_reparse_message`` hook.
     :raises RetryFailed: It failed again; the entry stays with the new error
@@ -108,9 +121,12 @@ def retry_quarantined(
     """
     item = get_quarantined(item_id, actor=actor)
     key, channel, account = item.storage_key, item.channel, item.account
+    imported = item.imported
     raw = get_state().storage.open(key)
     try:
         message = parse(raw) if parse is not None else _reparse(channel, account, raw)
+        if message is not None and imported and not message.imported:
+            message = dataclasses.replace(message, imported=True)
         result = None if message is None else ingest(message)
     except Exception as exc:
         session().rollback()

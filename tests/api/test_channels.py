@@ -30,13 +30,14 @@ def test_channel_accounts_are_for_admins_and_hide_secrets(team, api_as) -> None:
 
 def test_quarantine_list_and_discard(team, api_as) -> None:
     ids = [quarantine.quarantine_message(channel="web", account="site", raw=b"x" * i,
-                                         error="broken", source=f"#{i}").id
+                                         error="broken", source=f"#{i}", imported=i == 2).id
            for i in range(1, 4)]
     admin = api_as(team.admin)
     assert api_as(team.manager).get("/quarantine").status_code == 403
     first = admin.get("/quarantine?limit=2").json
     assert [q["id"] for q in first["items"]] == ids[::-1][:2]
     assert first["items"][0]["size"] == 3 and first["items"][0]["error"] == "broken"
+    assert [q["imported"] for q in first["items"]] == [False, True]
     rest = admin.get(f"/quarantine?cursor={first['next_cursor']}").json
     assert [q["id"] for q in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
     assert admin.delete(f"/quarantine/{ids[1]}").status_code == 204

@@ -250,3 +250,35 @@ def test_0008_marks_keys_of_inbound_mail_and_keeps_the_others_threading_any_repl
         assert replies == ["reopen"]
         get_state(app).db.session.remove()
         engine.dispose()
+
+
+def test_0009_keeps_quarantined_entries_as_fetched_mail(
+    fresh_url: t.Callable[[], str], tmp_path: t.Any,
+) -> None:
+    app = _app(fresh_url(), tmp_path)
+    with app.app_context():
+        engine = get_state(app).db.engine
+        _cli(app, "db", "upgrade", "0008_threading")
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO helpdesk_quarantine (id, channel, account, storage_key, size,"
+                " source, error, attempts, created_at, last_attempt_at) VALUES"
+                " (1, 'email', '', 'k1', 3, 'INBOX uid 4', 'bad', 1, :now, :now)"),
+                {"now": "2026-12-01 10:00:00"})
+        _cli(app, "db", "upgrade")
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO helpdesk_quarantine (id, channel, account, storage_key, size,"
+                " source, error, attempts, created_at, last_attempt_at, imported) VALUES"
+                " (2, 'email', '', 'k2', 3, 'old.mbox#1', 'bad', 1, :now, :now, :yes)"),
+                {"now": "2026-12-02 10:00:00", "yes": True})
+            rows = conn.execute(sa.text(
+                "SELECT id, imported FROM helpdesk_quarantine ORDER BY id")).all()
+        assert [(n, bool(v)) for n, v in rows] == [(1, False), (2, True)]
+        _cli(app, "db", "downgrade", "0008_threading", "--yes")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT source FROM helpdesk_quarantine ORDER BY id")).scalars().all() == [
+                "INBOX uid 4", "old.mbox#1"]
+        get_state(app).db.session.remove()
+        engine.dispose()

@@ -11,7 +11,9 @@ from flask_helpdesk import InboundMessage
 from flask_helpdesk import NotFound
 from flask_helpdesk import PermissionDenied
 from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import messages
 from flask_helpdesk.services import quarantine
+from flask_helpdesk.services import rules
 from flask_helpdesk.services import tickets
 from tests.plugins.channel import RecordingChannel
 
@@ -67,3 +69,30 @@ def test_discard_and_pagination(team) -> None:
     assert [i.id for i in quarantine.list_quarantine(actor=team.admin)] == [ids[2], ids[0]]
     with pytest.raises(NotFound):
         quarantine.discard_quarantined(ids[1], actor=team.admin)
+
+
+def test_an_entry_of_an_archive_import_is_retried_as_imported_history(team) -> None:
+    rules.create_rule(actor=SYSTEM, name="Ack", enabled=True,
+                      when={"type": "event", "on": "message.received"},
+                      actions=[{"type": "reply", "text": "We got it"}])
+    old = quarantine.quarantine_message(channel="test", account="box", raw=b"\nold",
+                                        error="bad", source="2019.mbox#3", imported=True)
+    live = quarantine.quarantine_message(channel="test", account="box", raw=b"\nlive",
+                                         error="bad", source="INBOX uid 7")
+    assert [(q.source, q.imported) for q in quarantine.list_quarantine(actor=team.admin)] == [
+        ("INBOX uid 7", False), ("2019.mbox#3", True)]
+
+    def fixed(raw: bytes) -> InboundMessage:
+        return _parse(b"dan@example.org" + raw)
+
+    # the parser says "live mail"; the entry knows better
+    old_result = quarantine.retry_quarantined(old.id, actor=team.admin, parse=fixed)
+    live_result = quarantine.retry_quarantined(live.id, actor=team.admin, parse=fixed)
+
+    def kinds(ticket_id: int) -> list[str]:
+        return [m.kind for m in messages.list_messages(ticket_id, actor=SYSTEM)]
+
+    assert kinds(old_result.ticket_id) == ["inbound"]
+    assert all(e.data.get("imported") and e.actor_kind != "rule"
+               for e in tickets.list_events(old_result.ticket_id, actor=SYSTEM))
+    assert kinds(live_result.ticket_id) == ["inbound", "reply"]

@@ -95,6 +95,45 @@ def test_reply_to_our_message_threads_from_a_new_address(app, store) -> None:
     assert other.ticket_id == first.ticket_id and not other.created
 
 
+def participants() -> list[tuple[int, str]]:
+    return [tuple(r) for r in get_state().db.session.execute(select(
+        TicketParticipant.ticket_id, TicketParticipant.value).order_by(TicketParticipant.id))]
+
+
+def test_who_answered_our_message_is_remembered_for_the_token_and_inbound_ids(
+        app, store) -> None:
+    first = store(msg("c1", "carla@example.org"))
+    ours = sent_reply(first.ticket_id)
+    olga = store(msg("o1", "Olga@Example.net", thread_keys=(ours,)))
+    assert olga.ticket_id == first.ticket_id
+    assert participants() == [(first.ticket_id, "olga@example.net")]
+    by_token = store(msg("o2", "olga@example.net", ticket_hint=first.ticket_id,
+                         subject=f"Re: [#{first.ticket_id}] About c1"))
+    by_carlas_id = store(msg("o3", "olga@example.net", thread_keys=("c1",)))
+    assert (by_token.ticket_id, by_token.created) == (first.ticket_id, False)
+    assert (by_carlas_id.ticket_id, by_carlas_id.created) == (first.ticket_id, False)
+    # still no one else's: a stranger with the token opens a ticket of her own
+    assert store(msg("e1", "eve@evil.example", ticket_hint=first.ticket_id)).created
+
+
+def test_the_customer_answering_our_message_is_no_participant(app, store) -> None:
+    first = store(msg("c1", "carla@example.org"))
+    again = store(msg("c2", "carla@example.org", thread_keys=(sent_reply(first.ticket_id),)))
+    assert again.ticket_id == first.ticket_id
+    assert participants() == []
+
+
+def test_who_answers_our_message_on_a_closed_ticket_joins_only_the_follow_up(
+        app, store) -> None:
+    first = store(msg("c1", "carla@example.org"))
+    ours = sent_reply(first.ticket_id)
+    set_status(first.ticket_id, "closed")
+    olga = store(msg("o1", "olga@example.net", thread_keys=(ours,)))
+    assert olga.created and olga.follow_up_of == first.ticket_id
+    assert participants() == []
+    assert store(msg("o2", "olga@example.net", ticket_hint=first.ticket_id)).created
+
+
 def test_in_reply_to_comes_before_references(app, store) -> None:
     a = store(msg("a1", "carla@example.org"))
     b = store(msg("b1", "carla@example.org", subject="Another matter"))
@@ -262,6 +301,8 @@ def scenario(run: str, store_all) -> list[tuple[str, bool, str | None]]:
         m("d1", "dave@example.org", ticket_hint=carla.ticket_id),
         m("d2", "dave@example.org", keys=("c2",)),
         msg(f"{run}-x1", f"new+{run}@example.net", account=run, thread_keys=(ours_key,)),
+        m("x2", "new@example.net", ticket_hint=carla.ticket_id),
+        m("x3", "new@example.net", keys=("c1",)),
         m("r2", "rita@example.org", keys=("r1",)),
         m("r3", "rita@example.org", keys=("r2",)),
         m("f1", "fred@example.org", cc=("gina@example.org",)),
@@ -289,6 +330,8 @@ def test_batch_threads_as_one_by_one_ingest(app) -> None:
         ("c1", False, None),   # Dave was in Cc: his token threads
         ("c1", False, None),   # ... and so do Carla's ids for him
         ("c1", False, None),   # a reply to our id from a new address
+        ("c1", False, None),   # ... who is remembered: their token threads
+        ("c1", False, None),   # ... and so do Carla's ids for them
         ("r2", True, "r1"),  # resolved, group opens a follow-up
         ("r2", False, None),   # the follow-up is open
         ("f1", True, None),

@@ -184,7 +184,8 @@ def test_health_and_quarantine_are_shown_and_discarded(team, login) -> None:
     channels.record_error(account.id, error="Login refused <for> you")
     item = quarantine.quarantine_message(channel="test", account="main", raw=b"junk",
                                          error="cannot parse", source="INBOX uid 9")
-    quarantine.quarantine_message(channel="test", account="main", raw=b"junk2", error="x")
+    quarantine.quarantine_message(channel="test", account="main", raw=b"junk2", error="x",
+                                  source="2019.mbox#4", imported=True)
     client = login(team.admin)
     html = client.get(CHANNELS).text
     row = html.split(f'id="account-{account.id}"')[1].split("</tr>")[0]
@@ -195,6 +196,9 @@ def test_health_and_quarantine_are_shown_and_discarded(team, login) -> None:
                      row)
     listed = client.get("/helpdesk/admin/quarantine?channel=test").text
     assert "INBOX uid 9" in listed and "cannot parse" in listed
+    rows = listed.split('class="hd-quarantine-row"')[1:]
+    assert [("archive import" in row) for source in ("INBOX uid 9", "2019.mbox#4")
+            for row in rows if source in row] == [False, True]
     discarded = submit(client, "/helpdesk/admin/quarantine",
                        f"/helpdesk/admin/quarantine/{item.id}/discard")
     assert discarded.status_code == 302

@@ -7,8 +7,8 @@ handed to :func:`flask_helpdesk.services.ingest_batch` a batch at a time, so
 an import is idempotent (importing the same archive twice adds nothing) and
 keeps the messages' own dates. The messages are ingested as imported
 history (``imported=True``): no event rule runs on them and nobody gets an
-automatic answer. A message that fails goes to the quarantine and the import
-goes on.
+automatic answer. A message that fails goes to the quarantine (marked as
+imported, so a retry stores it as imported history too) and the import goes on.
 """
 
 from __future__ import annotations
@@ -272,5 +272,5 @@ def _import_batch(intake: Intake, items: list[tuple[str, bytes]],
 def _quarantine(intake: Intake, source: str, raw: bytes, error: str | Exception,
                 stats: ImportStats) -> None:
     quarantine.quarantine_message(channel="email", account=intake.account_name, raw=raw,
-                                  error=error, source=source)
+                                  error=error, source=source, imported=intake.imported)
     stats.quarantined += 1

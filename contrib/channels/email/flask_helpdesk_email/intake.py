@@ -45,6 +45,7 @@ from . import filters
 from .parse import parse_message
 
 if t.TYPE_CHECKING:
+    from flask_helpdesk import Identity
     from flask_helpdesk import InboundAttachment
     from flask_helpdesk import InboundMessage
     from flask_helpdesk.models import ChannelAccount
@@ -113,12 +114,11 @@ class Intake:
             message = dataclasses.replace(message, group=self.group)
         if self.imported and not message.imported:
             message = dataclasses.replace(message, imported=True)
-        own = {str(a).strip().lower() for a in (self.settings.get("from_address"),
-                                               self.settings.get("imap_username")) if a}
+        own = own_addresses(self.settings)
         if own and any(p.value.lower() in own for p in message.participants):
             # Our own mailbox is no participant of the ticket.
-            message = dataclasses.replace(message, participants=tuple(
-                p for p in message.participants if p.value.lower() not in own))
+            message = dataclasses.replace(message, participants=without_own(
+                message.participants, own))
         kept: list[InboundAttachment] = []
         dropped: list[tuple[str, int]] = []
         for item in message.attachments:
@@ -167,6 +167,18 @@ class Intake:
                                       changes=TicketChanges(add_tags=tags))
             if prepared.dropped:
                 _report_dropped(prepared, result, self)
+
+
+def own_addresses(settings: t.Mapping[str, t.Any]) -> set[str]:
+    """The account's own addresses (``from_address``, ``imap_username``), lowercased."""
+    return {str(a).strip().lower() for a in (settings.get("from_address"),
+                                             settings.get("imap_username")) if a}
+
+
+def without_own(participants: t.Iterable[Identity], own: t.Collection[str]
+                ) -> tuple[Identity, ...]:
+    """``participants`` without the account's own addresses (see :func:`own_addresses`)."""
+    return tuple(p for p in participants if p.value.lower() not in own)
 
 
 #: The tag of a ticket whose email came with attachments that were left out.

@@ -294,6 +294,28 @@ def import_command(paths: tuple[str, ...], account: str, workers: int | None) ->
                f" quarantined={stats.quarantined} tickets={stats.tickets}")
 
 
+@email_group.command("backfill-participants")
+@click.option("--dry-run", is_flag=True, help="Change nothing; count what would be added.")
+def backfill_participants_command(dry_run: bool) -> None:
+    """Make ticket participants of the To and Cc of inbound mail stored before 0008.
+
+    Run it once after upgrading to migration 0008_threading; running it again
+    adds nothing.
+    """
+    from .backfill import backfill_participants
+
+    stats = backfill_participants(dry_run=dry_run)
+    values = {"messages": stats.messages, "tickets": stats.tickets,
+              "participants": stats.participants}
+    if dry_run:
+        click.echo(_("Dry run, nothing was changed. Messages read: %(messages)s. Tickets that"
+                     " would get participants: %(tickets)s. Participants to add:"
+                     " %(participants)s.", **values))
+    else:
+        click.echo(_("Messages read: %(messages)s. Tickets that got participants: %(tickets)s."
+                     " Participants added: %(participants)s.", **values))
+
+
 @email_group.command("poll")
 @click.argument("account", required=False)
 def poll_command(account: str | None) -> None:

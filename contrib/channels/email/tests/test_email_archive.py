@@ -23,7 +23,10 @@ from test_email_fetch import mail
 from test_email_fetch import poll
 from test_email_limits import with_files
 
+from flask_helpdesk import get_state
+from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels
 from flask_helpdesk.services import outbox
 from flask_helpdesk.services import quarantine
@@ -207,6 +210,42 @@ def test_an_imported_archive_gets_no_reply_from_event_rules(mail_app: Flask,
     # no rule acted (its changes would be events by "Rule: Ack"), every event is flagged
     assert all(e.data.get("imported") and e.actor_kind != "rule"
                for tk in all_tickets() for e in tickets.list_events(tk.id, actor=SYSTEM))
+
+
+class BrokenClassifier:
+    """A spam plugin with a bug: it fails on every message about invoices."""
+
+    @hookimpl
+    def helpdesk_spam_score(self, message: object) -> float | None:
+        if "invoice" in getattr(message, "subject", "").lower():
+            raise RuntimeError("classifier crashed")
+        return None
+
+
+def test_an_imported_mail_retried_from_the_quarantine_gets_no_reply(
+        mail_app: Flask, tmp_path: Path) -> None:
+    _ack_rule()
+    admin = agents.create_agent(actor=SYSTEM, name="Ada", email="ada@example.com",
+                                user_id="1", role="admin")
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(mail("Invoice 2019-7", sender="old@example.org"))
+    (folder / "b.eml").write_bytes(mail("Old question", sender="older@example.org"))
+    pm = get_state().pm
+    pm.register(BrokenClassifier(), name="broken")
+    try:
+        stats = import_paths([str(folder)])
+    finally:
+        pm.unregister(name="broken")  # the cause is fixed
+    assert (stats.imported, stats.quarantined) == (1, 1)
+    [item] = quarantine.list_quarantine(actor=admin)
+    assert item.imported and item.source.endswith("a.eml")
+    result = quarantine.retry_quarantined(item.id, actor=admin)
+    assert result.created
+    assert [m.kind for m in all_messages(result.ticket_id)] == ["inbound"]
+    assert outbox.sweep() == [] and outbox.stats().get("queued", 0) == 0
+    assert all(e.data.get("imported") and e.actor_kind != "rule"
+               for e in tickets.list_events(result.ticket_id, actor=SYSTEM))
 
 
 def test_fetched_mail_still_gets_the_rules_reply(mail_app: Flask, dovecot: t.Any) -> None:

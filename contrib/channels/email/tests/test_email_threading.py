@@ -121,6 +121,13 @@ def test_reply_to_our_message_id_from_a_new_address_threads(
     other = store(mail("carla.home@other.example", "h1@other.example", "Re: Help",
                        headers=f"In-Reply-To: {ours}\r\n"))
     assert other.ticket_id == carla.ticket_id and not other.created
+    # Remembered: the token alone, or a reply to Carla's own mail, threads too.
+    by_token = store(mail("carla.home@other.example", "h2@other.example",
+                          f"[#{carla.ticket_id}] one more photo"))
+    by_her_id = store(mail("carla.home@other.example", "h3@other.example", "Re: Help",
+                           headers="In-Reply-To: <c1@z.example>\r\n"))
+    assert {by_token.ticket_id, by_her_id.ticket_id} == {carla.ticket_id}
+    assert not (by_token.created or by_her_id.created)
 
 
 def test_resolved_ticket_of_a_follow_up_group_opens_a_linked_ticket(
