@@ -44,9 +44,14 @@ log = logging.getLogger("flask_helpdesk_email.archive")
 BATCH = 200
 #: Messages parsed together, by this process or by a worker of the pool.
 CHUNK = 50
-#: Chunks an import needs before it starts a parsing pool. Forking a worker
-#: and stopping it costs about 10 ms, the parse of a chunk about 25 ms.
+#: Chunks an import needs, after the first, before it starts a parsing pool.
+#: Forking a worker and stopping it costs about 10 ms, the parse of a chunk
+#: about 25 ms.
 POOL_MIN_CHUNKS = 2
+#: Messages of the first chunk, which this process parses itself while the
+#: pool starts: small, so storing (whose first batch also compiles the
+#: statements) begins at once while the workers parse the next chunks.
+FIRST_CHUNK = 10
 
 
 @dataclasses.dataclass
@@ -138,17 +143,18 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
     ``chunk`` messages while this process stores what is parsed. The children
     are forked from this process, so they import nothing: with ``spawn`` or
     ``forkserver`` each would import the parser's dependencies (Flask and the
-    helpdesk) first. This process parses the first chunk itself while the
-    pool starts on the next ones, and whenever the chunk it needs next is not
+    helpdesk) first. This process parses a small first chunk
+    (:data:`FIRST_CHUNK` messages) itself while the pool starts on the next
+    ones, and whenever the chunk it needs next is not
     parsed yet it parses a later one rather than wait, so parsing and storing
     share the CPUs. Each batch handed on is the run of parsed chunks at the
     head, at most ``batch`` messages: the first is small, so storing starts
     early, and later ones grow as parsing gets ahead of storing. At most
     ``2 * workers`` chunks are with the pool at a time. When a worker dies
     (killed, out of memory), the chunks it had are parsed here and the
-    import goes on without the pool. An import of fewer
-    than :data:`POOL_MIN_CHUNKS` chunks (or ``workers=0``) is parsed here, in
-    batches of ``batch``.
+    import goes on without the pool. An import with fewer than
+    :data:`POOL_MIN_CHUNKS` chunks after the first (or ``workers=0``) is
+    parsed here, in batches of ``batch``.
     """
     def parse(items: list[tuple[str, bytes]]) -> list[InboundMessage | str]:
         return _parse_all([r for _s, r in items], intake.account_name, intake.ticket_token)
@@ -157,9 +163,9 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
     if workers is None:
         workers = max(1, (os.cpu_count() or 1) - 1)
     size = max(1, min(chunk, batch))
-    chunks = _chunked(mails, size)
-    head = list(itertools.islice(chunks, POOL_MIN_CHUNKS)) if workers > 0 else []
-    if (workers <= 0 or len(head) < POOL_MIN_CHUNKS
+    chunks = _chunked(mails, size, first=min(FIRST_CHUNK, size))
+    head = list(itertools.islice(chunks, POOL_MIN_CHUNKS + 1)) if workers > 0 else []
+    if (workers <= 0 or len(head) <= POOL_MIN_CHUNKS
             or "fork" not in multiprocessing.get_all_start_methods()):
         rest = itertools.chain((m for items in head for m in items), mails)
         for items in _chunked(rest, batch):
@@ -229,14 +235,16 @@ def _parsed(paths: t.Iterable[str], intake: Intake, batch: int, workers: int | N
                 break
 
 
-def _chunked(items: t.Iterable[tuple[str, bytes]], size: int
+def _chunked(items: t.Iterable[tuple[str, bytes]], size: int, *, first: int | None = None
              ) -> t.Iterator[list[tuple[str, bytes]]]:
+    """Lists of ``size`` items (the first of ``first``, when given), the last one shorter."""
     chunk: list[tuple[str, bytes]] = []
+    limit = first or size
     for item in items:
         chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= limit:
             yield chunk
-            chunk = []
+            chunk, limit = [], size
     if chunk:
         yield chunk
 

@@ -140,6 +140,13 @@ def test_a_small_import_starts_no_parsing_pool(mail_app: Flask, tmp_path: Path,
     assert (stats.imported, stats.tickets, stats.quarantined) == (8, 8, 0)
 
 
+def test_the_importer_parses_a_small_first_chunk_then_full_ones() -> None:
+    items = [(f"m{i}", b"") for i in range(23)]
+    sizes = [len(c) for c in archive._chunked(items, 5, first=2)]
+    assert sizes == [2, 5, 5, 5, 5, 1]
+    assert [len(c) for c in archive._chunked(items, 10)] == [10, 10, 3]
+
+
 def test_import_with_a_parsing_pool_gives_the_same_tickets(
         mail_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stored: list[list[str]] = []
