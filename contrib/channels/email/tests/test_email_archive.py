@@ -22,9 +22,9 @@ from test_email_fetch import append
 from test_email_fetch import mail
 from test_email_fetch import poll
 from test_email_limits import with_files
+from test_email_retry import BrokenClassifier
 
 from flask_helpdesk import get_state
-from flask_helpdesk import hookimpl
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
 from flask_helpdesk.services import channels
@@ -217,16 +217,6 @@ def test_an_imported_archive_gets_no_reply_from_event_rules(mail_app: Flask,
     # no rule acted (its changes would be events by "Rule: Ack"), every event is flagged
     assert all(e.data.get("imported") and e.actor_kind != "rule"
                for tk in all_tickets() for e in tickets.list_events(tk.id, actor=SYSTEM))
-
-
-class BrokenClassifier:
-    """A spam plugin with a bug: it fails on every message about invoices."""
-
-    @hookimpl
-    def helpdesk_spam_score(self, message: object) -> float | None:
-        if "invoice" in getattr(message, "subject", "").lower():
-            raise RuntimeError("classifier crashed")
-        return None
 
 
 def test_an_imported_mail_retried_from_the_quarantine_gets_no_reply(
