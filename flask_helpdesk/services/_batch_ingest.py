@@ -67,6 +67,7 @@ from .inbound import _check
 from .inbound import differs
 from .inbound import follows_up
 from .inbound import ingest
+from .inbound import keeps_status
 from .inbound import may_thread
 from .inbound import participants_of
 from .inbound import remembers_sender
@@ -429,15 +430,16 @@ class _Batch:
         ticket, by_outbound = self._thread(checked, customer)
         now = utcnow()
         follow_up_of = None
+        stale = ticket is not None and keeps_status(m, ticket.status_changed_at)
         if ticket is not None and follows_up(
-                ticket.status, self.resolved_replies.get(ticket.group_id, "reopen")):
+                ticket.status, self.resolved_replies.get(ticket.group_id, "reopen"), stale=stale):
             follow_up_of = ticket.id
         created = ticket is None or follow_up_of is not None
         if created:
             ticket = self._open(checked, customer, follow_up_of)
         else:
             assert ticket is not None
-            if ticket.status in ("pending", "on_hold", "resolved"):
+            if ticket.status in ("pending", "on_hold", "resolved") and not stale:
                 self.events.append((ticket, "ticket.status_changed", customer,
                                     {"old": ticket.status, "new": "open"}))
                 ticket.status, ticket.status_changed_at, ticket.changed = "open", now, True

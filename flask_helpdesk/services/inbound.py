@@ -19,7 +19,10 @@ Status on a customer message: ``pending`` and ``on_hold`` go back to
 ``open``; ``resolved`` goes back to ``open`` too, unless the ticket's group
 opens a follow-up instead (``resolved_reply``); a ``closed`` ticket stays
 closed and a new ticket is opened, linked as its follow-up; a merged ticket
-forwards to the ticket it was merged into; ``spam`` stays ``spam``.
+forwards to the ticket it was merged into; ``spam`` stays ``spam``. Imported
+history written before the ticket's status last changed leaves the status as
+it is (:func:`keeps_status`): an archive does not reopen what was resolved
+after its mail.
 
 A message with the ``external_id`` of a stored one but another
 ``content_hash`` is a different message reusing the id: it is stored under
@@ -65,6 +68,9 @@ from .messages import add_message
 from .participants import add_participants
 from .participants import normalize_participants
 from .tickets import set_status
+
+if t.TYPE_CHECKING:
+    import datetime as dt
 
 #: Most thread keys looked at per message (long References chains are cut).
 MAX_THREAD_KEYS = 50
@@ -186,7 +192,9 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
         customer = _customer(message)
         ticket, by_outbound = _thread(message, customer)
         follow_up_of = None
-        if ticket is not None and follows_up(ticket.status, _resolved_reply(ticket.group_id)):
+        stale = ticket is not None and keeps_status(message, ticket.status_changed_at)
+        if ticket is not None and follows_up(ticket.status, _resolved_reply(ticket.group_id),
+                                             stale=stale):
             follow_up_of = ticket.id
         created = ticket is None or follow_up_of is not None
         if created:
@@ -194,7 +202,7 @@ def _ingest(message: InboundMessage, reused_of: int | None = None) -> IngestResu
                                   follow_up_of)
         else:
             assert ticket is not None
-            if ticket.status in ("pending", "on_hold", "resolved"):
+            if ticket.status in ("pending", "on_hold", "resolved") and not stale:
                 set_status(ticket, customer, "open")
         assert ticket is not None
         stored = add_message(
@@ -301,9 +309,27 @@ def remembers_sender(*, outbound: bool, own: bool, mailing_list: bool) -> bool:
     return outbound and not own and not mailing_list
 
 
-def follows_up(status: str, resolved_reply: str) -> bool:
-    """Whether a customer's message to a ticket in ``status`` opens a follow-up."""
-    return status == "closed" or (status == "resolved" and resolved_reply == "follow_up")
+def follows_up(status: str, resolved_reply: str, *, stale: bool = False) -> bool:
+    """Whether a customer's message to a ticket in ``status`` opens a follow-up.
+
+    :param stale: The message keeps the ticket's status (:func:`keeps_status`):
+        it joins a resolved ticket as history. A closed ticket takes no new
+        message, so even old mail opens a follow-up of it.
+    """
+    return status == "closed" or (
+        status == "resolved" and resolved_reply == "follow_up" and not stale)
+
+
+def keeps_status(message: InboundMessage, status_changed_at: dt.datetime | None) -> bool:
+    """Whether a customer's message leaves its ticket's status as it is.
+
+    True for imported history written before the status last changed: a
+    resolved, pending or on-hold ticket is not reopened by an archive of
+    older mail (nor does such mail open a follow-up of a resolved ticket).
+    Live mail, and imported mail written after the change, reopen it as usual.
+    """
+    return (message.imported and message.received_at is not None
+            and status_changed_at is not None and message.received_at <= status_changed_at)
 
 
 def _may_join(ticket_id: int, message: InboundMessage, customer: Customer,

@@ -19,6 +19,8 @@ from flask_helpdesk.models import TicketEvent
 from flask_helpdesk.models import utcnow
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import IngestResult
+from flask_helpdesk.services import TicketChanges
+from flask_helpdesk.services import agents
 from flask_helpdesk.services import automation
 from flask_helpdesk.services import ingest
 from flask_helpdesk.services import ingest_batch
@@ -151,3 +153,61 @@ def test_another_mail_reusing_an_id_is_kept_with_a_record(app, store: Store, cap
 def test_without_hashes_a_known_id_stays_a_duplicate(app, store: Store) -> None:
     first, second = store([msg(1), msg(2, external_id="<1@mail>", content="bbb")])
     assert second.duplicate and second.message_id == first.message_id
+
+
+# ------------------------------------- imported history and the ticket's status
+
+
+def _resolve(ticket_id: int, *, group: str | None = None) -> None:
+    group_id = agents.create_group(actor=SYSTEM, name=group, resolved_reply="follow_up").id \
+        if group else None
+    changes = TicketChanges(status="resolved", **({"group_id": group_id} if group else {}))
+    tickets.update_ticket(ticket_id, actor=SYSTEM, changes=changes)
+
+
+def _status_events(ticket_id: int) -> list[tuple[str, str]]:
+    return [(e.data["old"], e.data["new"]) for e in tickets.list_events(ticket_id, actor=SYSTEM)
+            if e.type == "ticket.status_changed"]
+
+
+@PATHS
+@pytest.mark.parametrize("status", ["resolved", "pending"])
+def test_old_imported_mail_leaves_a_newer_status_alone(app, store: Store, status) -> None:
+    [live] = store([msg(1, received_at=utcnow())])
+    if status == "resolved":
+        _resolve(live.ticket_id)
+    else:
+        tickets.update_ticket(live.ticket_id, actor=SYSTEM,
+                              changes=TicketChanges(status="pending"))
+    # An archive brings an older mail of that customer about that ticket.
+    [old] = store([msg(2, imported=True, ticket_hint=live.ticket_id,
+                       sender=Identity("email", "c1@example.org"))])
+    assert old.ticket_id == live.ticket_id and not old.created
+    assert tickets.get_ticket(live.ticket_id, actor=SYSTEM).status == status
+    assert _status_events(live.ticket_id) == [("open", status)]
+    assert count(Message, Message.ticket_id == live.ticket_id) == 2
+
+
+@PATHS
+def test_old_imported_mail_joins_a_resolved_ticket_of_a_follow_up_group(app, store: Store
+                                                                        ) -> None:
+    [live] = store([msg(1, received_at=utcnow())])
+    _resolve(live.ticket_id, group="Sales")
+    [old] = store([msg(2, imported=True, ticket_hint=live.ticket_id,
+                       sender=Identity("email", "c1@example.org"))])
+    assert old.ticket_id == live.ticket_id and old.follow_up_of is None
+    assert tickets.get_ticket(live.ticket_id, actor=SYSTEM).status == "resolved"
+
+
+@PATHS
+@pytest.mark.parametrize("imported", [True, False], ids=["imported-newer", "live-old-date"])
+def test_newer_imported_mail_and_live_mail_reopen(app, store: Store, imported: bool) -> None:
+    [live] = store([msg(1, received_at=utcnow() - dt.timedelta(days=2))])
+    _resolve(live.ticket_id)
+    # Imported mail written after the resolution, or live mail whatever its date.
+    when = utcnow() + dt.timedelta(minutes=1) if imported else dt.datetime(2019, 1, 1)
+    [again] = store([msg(2, imported=imported, ticket_hint=live.ticket_id, received_at=when,
+                         sender=Identity("email", "c1@example.org"))])
+    assert again.ticket_id == live.ticket_id
+    assert tickets.get_ticket(live.ticket_id, actor=SYSTEM).status == "open"
+    assert _status_events(live.ticket_id) == [("open", "resolved"), ("resolved", "open")]
