@@ -24,9 +24,12 @@ from .models import db
 example_cli = AppGroup("example", help="The example site.")
 
 
-def prepare(app: Flask, *, demo_sizes: dict[str, int] | None = None) -> bool:
+def prepare(app: Flask, *, demo_sizes: dict[str, int] | None = None,
+            now: dt.datetime | None = None) -> bool:
     """Create every table, the demo users and (once) the demo data.
 
+    ``now`` is the demo's present (naive UTC; by default the current time):
+    tests pass a fixed one, so the data is the same on any day.
     Returns whether demo data was generated now.
     """
     with app.app_context():
@@ -41,8 +44,8 @@ def prepare(app: Flask, *, demo_sizes: dict[str, int] | None = None) -> bool:
                        f" {db.engine.url.database} to start over).")
             return False
         click.echo("Generating demo data (a minute or so)...")
-        made = demo.generate(**(demo_sizes or {}))
-        made["orders"] = demo_orders()
+        made = demo.generate(**(demo_sizes or {}), now=now)
+        made["orders"] = demo_orders(now=now)
         click.echo(", ".join(f"{k}: {v}" for k, v in made.items()))
         return True
 
@@ -57,14 +60,14 @@ CURRENCIES = {"en": "USD", "ru": "RUB", "pt": "BRL"}
 RATES = {"USD": 1, "RUB": 90, "BRL": 5}
 
 
-def demo_orders(*, seed: int = 7, days: int = 180) -> int:
+def demo_orders(*, seed: int = 7, days: int = 180, now: dt.datetime | None = None) -> int:
     """Give each demo customer 0-4 orders (a regular 8) over the last ``days`` days.
 
     Orders are matched to helpdesk customers by email, like a real shop's.
     Returns the number of orders made.
     """
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    now = (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)).replace(microsecond=0)
     made, after = 0, None
     while page := customers.list_customers(after=after, limit=200):
         after = page[-1].id

@@ -292,8 +292,10 @@ _DEVICES = ("iPhone 13", "Pixel 7", "Galaxy S22", "iPad", "Xiaomi Redmi Note 12"
 class _Clock:
     """A simulated clock: every timestamp the services stamp with "now" gets :attr:`now`."""
 
-    def __init__(self, real_start: dt.datetime) -> None:
+    def __init__(self, real_start: dt.datetime, present: dt.datetime) -> None:
         self.real_start = real_start
+        #: The demo's "now": the history ends just before it.
+        self.present = present
         self.now = real_start
 
     def before_flush(self, session: t.Any, flush_context: t.Any, instances: t.Any) -> None:
@@ -306,9 +308,10 @@ class _Clock:
 
 
 @contextlib.contextmanager
-def _simulated_clock() -> t.Iterator[_Clock]:
+def _simulated_clock(present: dt.datetime | None) -> t.Iterator[_Clock]:
     session = get_state().db.session()
-    clock = _Clock(utcnow() - dt.timedelta(seconds=1))
+    real_start = utcnow() - dt.timedelta(seconds=1)
+    clock = _Clock(real_start, present or real_start)
     sa.event.listen(session, "before_flush", clock.before_flush)
     try:
         yield clock
@@ -495,12 +498,11 @@ HOLIDAYS = ((1, 1, "New Year's Day"), (5, 1, "Labour Day"), (10, 3, "German Unit
             (12, 25, "Christmas Day"), (12, 26, "Second Day of Christmas"))
 
 
-def _create_automation(admin: Agent, groups: list[t.Any]) -> None:
+def _create_automation(admin: Agent, groups: list[t.Any], year: int) -> None:
     """The business calendar of every group, and the shipped rules (disabled)."""
     from .services import calendars
     from .services import rules
 
-    year = utcnow().year
     calendar = calendars.create_calendar(actor=admin, is_default=True, holidays=[
         {"date": dt.date(y, m, d).isoformat(), "name": name}
         for y in (year - 1, year, year + 1) for m, d, name in HOLIDAYS], **CALENDAR)
@@ -531,8 +533,8 @@ class _Generator:
     def __init__(self, rng: random.Random, clock: _Clock, groups: list[t.Any],
                  team: list[Agent], days: int) -> None:
         self.rng, self.clock, self.groups, self.team = rng, clock, groups, team
-        self.start = clock.real_start - dt.timedelta(days=days)
-        self.end = clock.real_start - dt.timedelta(minutes=5)
+        self.start = clock.present - dt.timedelta(days=days)
+        self.end = clock.present - dt.timedelta(minutes=5)
         self.by_group = {g.id: [a for a in team if g.id in a.group_ids and a.role == "agent"]
                          or [a for a in team if a.sees_all] for g in groups}
         self.first_line = groups[0]
@@ -669,7 +671,8 @@ def _arrivals(rng: random.Random, start: dt.datetime, end: dt.datetime, n: int) 
 
 
 def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int = 300,
-             tickets: int = 2000, days: int = 90) -> dict[str, int]:
+             tickets: int = 2000, days: int = 90,
+             now: dt.datetime | None = None) -> dict[str, int]:
     """Fill an empty helpdesk with a demo team, customers and tickets.
 
     Call it in an app context. Everything goes through the services, so the
@@ -687,6 +690,9 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
         and a Telegram handle.
     :param tickets: Number of tickets, spread over the last ``days`` days.
     :param days: How far back the history goes.
+    :param now: The demo's present (naive UTC): the history ends five minutes
+        before it. By default the current time. The same ``seed``, sizes and
+        ``now`` give the same data on any day, which is what tests want.
     :return: Counts of what was made.
     :raises RuntimeError: The helpdesk already holds tickets or agents.
 
@@ -705,12 +711,12 @@ def generate(*, seed: int = 1, groups: int = 3, agents: int = 8, customers: int 
     pm.register(post, name="flask_helpdesk.demo.outbox")
     started = time.perf_counter()
     try:
-        with _no_embedded_worker(), _fewer_fsyncs(), _simulated_clock() as clock:
-            clock.now = clock.real_start - dt.timedelta(days=days + 30)
+        with _no_embedded_worker(), _fewer_fsyncs(), _simulated_clock(now) as clock:
+            clock.now = clock.present - dt.timedelta(days=days + 30)
             made_groups, team = _create_team(groups, agents)
             _create_views(team[0])
             _create_templates(team[0])
-            _create_automation(team[0], made_groups)
+            _create_automation(team[0], made_groups, clock.present.year)
             people = _customers(rng, customers)
             gen = _Generator(rng, clock, made_groups, team, days)
             gen.run(people, tickets, post)
@@ -762,11 +768,14 @@ def _settle(post: _Outbox) -> None:
 @click.option("--customers", default=300, show_default=True)
 @click.option("--tickets", default=2000, show_default=True)
 @click.option("--days", default=90, show_default=True, help="How far back tickets go.")
+@click.option("--now", type=click.DateTime(), default=None,
+              help="The demo's present in UTC (default: the current time); the same seed,"
+                   " sizes and --now give the same data on any day.")
 @with_appcontext
-def demo_data_command(**sizes: int) -> None:
+def demo_data_command(now: dt.datetime | None, **sizes: int) -> None:
     """Fill an empty helpdesk with a demo team, customers and tickets."""
     try:
-        made = generate(**sizes)
+        made = generate(**sizes, now=now)
     except (RuntimeError, ValueError, HelpdeskError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(", ".join(f"{key}: {value}" for key, value in made.items()))

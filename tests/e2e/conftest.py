@@ -87,12 +87,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database made once per session (tests serve copies of it)."""
     from example_site import create_app
     from example_site.commands import prepare
+    from tests.dates import DEMO_NOW
 
     tmp = tmp_path_factory.mktemp("e2e-demo")
     db_file = tmp / "demo.db"
     app = create_app(site_config(tmp, db_file, broker="stub"), instance_path=str(tmp / "i"))
     try:
-        assert prepare(app, demo_sizes=DEMO_SIZES)
+        assert prepare(app, demo_sizes=DEMO_SIZES, now=DEMO_NOW)
     finally:
         close_app(app)
     return db_file

@@ -12,6 +12,7 @@ from flask import Flask
 from example_site import create_app
 from example_site.commands import prepare
 from flask_helpdesk.extension import get_state
+from tests.dates import DEMO_NOW
 
 #: Small demo sizes: every feature of the generator, in about a second.
 SIZES = {"customers": 25, "tickets": 70, "days": 30}
@@ -35,7 +36,7 @@ def prepared_db(tmp_path_factory: pytest.TempPathFactory) -> t.Any:
     tmp = tmp_path_factory.mktemp("example-site")
     app = make_site(tmp, tmp / "site.db")
     try:
-        assert prepare(app, demo_sizes=SIZES)
+        assert prepare(app, demo_sizes=SIZES, now=DEMO_NOW)
     finally:
         get_state(app).jobs.stop()
         with app.app_context():

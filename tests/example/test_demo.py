@@ -15,10 +15,10 @@ from flask_helpdesk.models import Group
 from flask_helpdesk.models import Message
 from flask_helpdesk.models import Ticket
 from flask_helpdesk.models import TicketEvent
-from flask_helpdesk.models import utcnow
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import customers
 from flask_helpdesk.services import tickets
+from tests.dates import DEMO_NOW
 
 from .conftest import SIZES
 from .conftest import make_site
@@ -67,7 +67,7 @@ def test_demo_history_is_spread_over_the_past_days(site: Flask) -> None:
         session = get_state().db.session
         first, last = session.execute(sa.select(sa.func.min(TicketEvent.at),
                                                 sa.func.max(TicketEvent.at))).one()
-        assert last <= utcnow()
+        assert last <= DEMO_NOW
         assert last - first > dt.timedelta(days=SIZES["days"] - 5)
         sent = session.execute(sa.select(Message.created_at, Message.sent_at)
                                .where(Message.kind == "reply")).all()
@@ -120,7 +120,7 @@ def test_demo_business_hours_and_example_rules(site: Flask) -> None:
         assert calendar.is_default and calendar.timezone == "Europe/Berlin"
         groups = get_state().db.session.scalars(sa.select(Group)).all()
         assert groups and all(g.calendar_id == calendar.id for g in groups)
-        christmas = dt.datetime(utcnow().year, 12, 25, 10, 0)  # 11:00 in Berlin
+        christmas = dt.datetime(DEMO_NOW.year, 12, 25, 10, 0)  # 11:00 in Berlin
         monday = dt.datetime(2026, 3, 2, 10, 0)
         assert not bh.is_open(calendar.schedule, christmas)
         assert bh.is_open(calendar.schedule, monday)

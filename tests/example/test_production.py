@@ -55,8 +55,20 @@ def _free_ports(count: int) -> int:
     raise AssertionError("no consecutive free ports")
 
 
+#: Seconds before a silent tab's presence expires (the TTL in Redis).
+#: Tests that must tell a disconnect from an expiry set it far longer.
 @pytest.fixture
-def production(tmp_path: t.Any, prepared_db: t.Any) -> t.Iterator[t.Any]:
+def presence_ttl() -> int:
+    return 3
+
+
+#: How long a test waits for an answer. Generous: the machine may be busy;
+#: no test measures speed (see benchmarks/).
+WAIT = 60
+
+
+@pytest.fixture
+def production(tmp_path: t.Any, prepared_db: t.Any, presence_ttl: int) -> t.Iterator[t.Any]:
     """The profile running on a copy of the demo database; ``(profile, env)``."""
     require("Redis", "127.0.0.1", 6379)
     instance = tmp_path / "instance"
@@ -67,7 +79,7 @@ def production(tmp_path: t.Any, prepared_db: t.Any) -> t.Iterator[t.Any]:
         env.update({
             "EXAMPLE_SITE_INSTANCE": str(instance),
             "FLASK_HELPDESK_SOCKETIO_CHANNEL": f"helpdesk-test-{uuid.uuid4().hex[:8]}",
-            "FLASK_HELPDESK_PRESENCE_TTL": "3",
+            "FLASK_HELPDESK_PRESENCE_TTL": str(presence_ttl),
             "FLASK_HELPDESK_ATTACHMENT_DIR": str(tmp_path / "attachments"),
             "EXAMPLE_SITE_LOG_LEVEL": "warning",
         })
@@ -82,12 +94,12 @@ def production(tmp_path: t.Any, prepared_db: t.Any) -> t.Iterator[t.Any]:
 def _login(url: str, username: str) -> str:
     """Log in through the site's form; the session cookie header."""
     http = requests.Session()
-    page = http.get(f"{url}/login", timeout=10).text
+    page = http.get(f"{url}/login", timeout=WAIT).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token, "the login page has no CSRF token"
     answer = http.post(f"{url}/login", data={"username": username, "password": "helpdesk-demo",
                                              "csrf_token": token.group(1)},
-                       allow_redirects=False, timeout=10)
+                       allow_redirects=False, timeout=WAIT)
     assert answer.status_code == 302, answer.text
     return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
@@ -134,11 +146,11 @@ def test_agents_on_two_processes_see_each_other_and_live_changes(production: t.A
         # A note added through process A reaches Max's tab on process B.
         http = requests.Session()
         http.headers["Cookie"] = anna_cookie
-        page = http.get(f"{url_a}/helpdesk/tickets/{ticket_id}", timeout=10).text
+        page = http.get(f"{url_a}/helpdesk/tickets/{ticket_id}", timeout=WAIT).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         posted = http.post(f"{url_a}/helpdesk/tickets/{ticket_id}/note", data={
             "text": "Checked the payment log", "csrf_token": token, "confirm": "1"},
-            allow_redirects=False, timeout=10)
+            allow_redirects=False, timeout=WAIT)
         assert posted.status_code == 302, posted.text
         note = max_.wait_for(lambda e, d: e == "ticket_event" and d["type"] == "note.added")
         assert note["ticket_id"] == ticket_id and note["actor_name"] == "Anna Smith"
@@ -151,20 +163,17 @@ def test_agents_on_two_processes_see_each_other_and_live_changes(production: t.A
              env["FLASK_HELPDESK_SOCKETIO_MESSAGE_QUEUE"],
              env["FLASK_HELPDESK_SOCKETIO_CHANNEL"], str(ticket_id)],
             capture_output=True, text=True, timeout=60, check=True, cwd=ROOT).stdout
-        committed = float(out.split()[1])
+        assert len(out.split()) == 2, out  # one message ingested and committed
         for tab in (max_, anna):
             received = tab.wait_for(lambda e, d: e == "ticket_event"
-                                    and d["type"] == "message.received")
+                                    and d["type"] == "message.received", timeout=WAIT)
             assert received["ticket_id"] == ticket_id
-        assert time.time() - committed < 5
 
         # Max's web process dies without a word: his presence expires in
-        # Redis and Anna's process reports it within the TTL (3 s) and a sweep.
+        # Redis and Anna's process reports it (nothing else can tell it).
         profile.processes[f"web:{profile.ports[1]}"].kill()
-        started = time.monotonic()
         anna.wait_for(lambda e, d: e == "presence" and d["ticket_id"] == ticket_id
-                      and _names(d["agents"]) == ["Anna Smith"], timeout=8)
-        assert time.monotonic() - started < 3 + 2 + 1
+                      and _names(d["agents"]) == ["Anna Smith"], timeout=WAIT)
     finally:
         for tab in (anna, max_):
             try:
@@ -173,6 +182,7 @@ def test_agents_on_two_processes_see_each_other_and_live_changes(production: t.A
                 pass
 
 
+@pytest.mark.parametrize("presence_ttl", [3600])
 def test_a_closed_tab_on_one_process_leaves_the_other_at_once(production: t.Any) -> None:
     profile, env = production
     url_a, url_b = profile.urls
@@ -183,11 +193,10 @@ def test_a_closed_tab_on_one_process_leaves_the_other_at_once(production: t.Any)
         anna.call("view", {"ticket_id": ticket_id})
         daria.call("view", {"ticket_id": ticket_id})
         anna.wait_for(lambda e, d: e == "presence" and len(d["agents"]) == 2)
-        started = time.monotonic()
         daria.close()
+        # Presence lasts an hour here: only the disconnect can end Daria's.
         anna.wait_for(lambda e, d: e == "presence" and _names(d["agents"]) == ["Anna Smith"],
-                      timeout=3)
-        assert time.monotonic() - started < 2  # the disconnect, not the TTL
+                      timeout=WAIT)
         assert profile.processes["worker"].poll() is None  # the dramatiq worker runs
         assert profile.processes["scheduler"].poll() is None
     finally:
