@@ -20,7 +20,6 @@ from flask import Blueprint
 from flask import Flask
 from flask import render_template
 from flask import request
-from werkzeug.serving import make_server
 
 from example_site import create_app
 from flask_helpdesk import Identity
@@ -32,6 +31,7 @@ from flask_helpdesk.models import Group
 from flask_helpdesk.services import SYSTEM
 from flask_helpdesk.services import agents
 from flask_helpdesk.services import inbound
+from flask_helpdesk.testing import LiveServer
 
 if t.TYPE_CHECKING:
     from flask_helpdesk.channels import OutboundMessage
@@ -121,26 +121,11 @@ def editor_demo() -> str:
                            submitted=request.form if request.method == "POST" else None)
 
 
-class Server:
-    """A WSGI app served by a threaded werkzeug server on a free port of 127.0.0.1.
+class Server(LiveServer):
+    """A WSGI app served on a free port of 127.0.0.1 (see :class:`LiveServer`).
 
     :ivar url: Base URL, e.g. ``http://127.0.0.1:40123`` (no trailing slash).
     """
-
-    def __init__(self, app: t.Any) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},  # quick shutdown
-                                        name="e2e-http", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
 
 
 class LiveSite:

@@ -8,9 +8,9 @@ import typing as t
 
 import socketio as socketio_client
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_helpdesk.realtime import NAMESPACE
+from flask_helpdesk.testing import LiveServer
 from flask_helpdesk.testing import User
 
 
@@ -19,14 +19,11 @@ class Served:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LiveServer(app).start()
+        self.url = self.server.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(5)
+        self.server.stop()
 
 
 def session_cookie(app: Flask, user_id: str) -> str:
@@ -60,7 +57,7 @@ class Agent:
         return self.client.call(event, data if data is not None else {}, namespace=NAMESPACE,
                                 timeout=5)
 
-    def wait_for(self, test: t.Callable[[str, t.Any], bool], timeout: float = 5.0) -> t.Any:
+    def wait_for(self, test: t.Callable[[str, t.Any], bool], timeout: float = 30.0) -> t.Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:

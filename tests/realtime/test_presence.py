@@ -153,7 +153,7 @@ def test_forged_events_are_refused_and_floods_limited(live: t.Any, team: t.Any) 
     assert anna.call("heartbeat") == {"ok": True}  # the connection survived
 
 
-def test_a_new_customer_message_reaches_the_open_ticket_within_a_second(
+def test_a_new_customer_message_reaches_the_open_ticket(
         live: t.Any, team: t.Any) -> None:
     from flask_helpdesk.channels import Identity
     from flask_helpdesk.channels import InboundMessage
@@ -163,13 +163,12 @@ def test_a_new_customer_message_reaches_the_open_ticket_within_a_second(
     ticket = _ticket(team, team.support)
     anna = connect(team.anna)
     anna.call("view", {"ticket_id": ticket.id})
-    started = time.monotonic()
     ingest(InboundMessage(channel="web", external_id="later-1", ticket_hint=ticket.id,
                           sender=Identity("email", "carla@example.org"), text="Any news?"))
+    # How fast: benchmarks/presence.py (inbound p95); here only that it arrives.
     event = anna.wait_for(lambda e, d: e == "ticket_event" and d["type"] == "message.received",
-                          timeout=5.0)
-    elapsed = time.monotonic() - started
-    assert event["ticket_id"] == ticket.id and elapsed < 1.0, elapsed
+                          timeout=30.0)
+    assert event["ticket_id"] == ticket.id
 
 
 def test_heartbeats_between_checks_touch_no_database(live: t.Any, team: t.Any) -> None:
