@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import email.parser
-import html.parser
 import shutil
 import subprocess
 import sys
@@ -24,15 +23,17 @@ import tomllib
 import typing as t
 import zipfile
 from pathlib import Path
-from pathlib import PurePosixPath
-from urllib.parse import urlsplit
 
 import pytest
-import readme_renderer.markdown
 import trove_classifiers
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+from tests.doc_links import is_relative
+from tests.doc_links import is_well_formed
+from tests.doc_links import links_of_markdown
+from tests.doc_links import missing_repository_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +48,6 @@ def _project(directory: Path) -> dict[str, t.Any]:
         return t.cast(dict[str, t.Any], tomllib.load(f)["project"])
 
 
-#: The repository's address, from the core's ``Source`` URL: links into it are checked.
-REPO_URL = str(_project(ROOT).get("urls", {}).get("Source", "https://repository.invalid"))
-REPO_URL = REPO_URL.rstrip("/")
 #: ``{canonical name: version}`` of every distribution built here.
 VERSIONS = {canonicalize_name(_project(d)["name"]): _project(d)["version"] for d in DISTRIBUTIONS}
 
@@ -109,44 +107,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Built]:
         [wheel] = out.glob("*.whl")
         result[directory] = Built(directory, sdist, wheel)
     return result
-
-
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.urls += [value for name, value in attrs if name in ("href", "src") and value]
-
-
-def links_of_markdown(text: str) -> list[str]:
-    """Every link and image address of a Markdown text, as the package index renders it."""
-    rendered = readme_renderer.markdown.render(text, variant="GFM")
-    assert rendered is not None, "the Markdown renderer is missing (readme-renderer[md])"
-    parser = _Links()
-    parser.feed(rendered)
-    return parser.urls
-
-
-def missing_repository_targets(urls: t.Iterable[str]) -> list[str]:
-    """The links into this repository's main branch whose file or folder does not exist."""
-    missing = []
-    for url in urls:
-        for kind in ("blob", "tree"):
-            prefix = f"{REPO_URL}/{kind}/main/"
-            if url.startswith(prefix):
-                path = urlsplit(url).path.removeprefix(urlsplit(prefix).path)
-                if not (ROOT / PurePosixPath(path)).exists():
-                    missing.append(url)
-    return missing
-
-
-def is_well_formed(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme == "mailto":
-        return "@" in parts.path
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url
 
 
 # -- license -----------------------------------------------------------------------
@@ -222,19 +182,10 @@ def test_long_description_has_no_relative_link(
     description = meta.get_payload()
     assert isinstance(description, str) and description.strip(), "no long description"
     urls = links_of_markdown(description)
-    relative = [u for u in urls if not urlsplit(u).scheme and not u.startswith("#")]
+    relative = [u for u in urls if is_relative(u)]
     assert relative == [], "relative links are dead on the package index: link absolutely"
     assert [u for u in urls if not u.startswith("#") and not is_well_formed(u)] == []
     assert missing_repository_targets(urls) == []
-
-
-def test_relative_links_are_found() -> None:
-    urls = links_of_markdown("See [the docs](../../docs/x.rst), ![logo](logo.png),"
-                             " <https://example.org/a> and [top](#top).")
-    assert urls == ["../../docs/x.rst", "logo.png", "https://example.org/a", "#user-content-top"]
-    assert missing_repository_targets([f"{REPO_URL}/blob/main/docs/nowhere.rst",
-                                       f"{REPO_URL}/blob/main/docs/index.rst#x"]) == [
-        f"{REPO_URL}/blob/main/docs/nowhere.rst"]
 
 
 # -- sdist -------------------------------------------------------------------------
