@@ -1,7 +1,9 @@
 """Examples of docs/testing_plugins.rst and docs/writing_plugins.rst.
 
-The documentation includes the parts between ``# -- start NAME --`` and
-``# -- end NAME --`` literally, so every example there runs here. Keep the
+The documentation shows the parts between ``# -- start NAME --`` and
+``# -- end NAME --`` inline, in a code-block after ``.. example: PATH NAME``
+(a code host renders no literalinclude); ``tests/test_docs.py`` fails when a
+block differs from its part here, so every example there runs here. Keep the
 examples self-contained: they show what a plugin author writes, using only
 the public API and :mod:`flask_helpdesk.testing`.
 """

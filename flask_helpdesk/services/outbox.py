@@ -98,8 +98,9 @@ def enqueue(message_ids: t.Sequence[int]) -> None:
             else:
                 state.jobs.send("deliver_messages", chunk)
         except Exception:
-            log.exception("could not enqueue the delivery of messages %s; the sweeper will",
-                          chunk)
+            log.exception("could not enqueue the delivery of messages %s; they stay queued"
+                          " and the sweeper sends them within %s seconds"
+                          " (HELPDESK_SWEEP_INTERVAL)", chunk, state.config.sweep_interval)
 
 
 def deliver_many(message_ids: t.Sequence[int]) -> dict[int, str | None]:
@@ -221,8 +222,10 @@ def _failed(message_id: int, attempt: int, error: str, *, permanent: bool) -> st
             # A few ms late rather than early: an early message finds the row not due.
             state.jobs.send("deliver_message", message_id, delay_ms=int(delay * 1000) + 20)
         except Exception:
-            log.exception("could not schedule the retry of message %s; the sweeper will",
-                          message_id)
+            log.exception("could not schedule the retry of message %s; it stays queued and"
+                          " the first sweep after its retry time (every %s seconds,"
+                          " HELPDESK_SWEEP_INTERVAL) sends it", message_id,
+                          state.config.sweep_interval)
     return new_state
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import typing as t
 
 import pytest
+from flask import Flask
 from sqlalchemy import update
 
 from flask_helpdesk import DeliveryError
@@ -14,11 +16,14 @@ from flask_helpdesk import Identity
 from flask_helpdesk.extension import get_state
 from flask_helpdesk.models import Message
 from flask_helpdesk.models import utcnow
+from flask_helpdesk.services import SYSTEM
+from flask_helpdesk.services import customers
 from flask_helpdesk.services import messages
 from flask_helpdesk.services import outbox
 from flask_helpdesk.services import tickets
 from flask_helpdesk.testing import EventRecorder
 from tests.tasks.helpers import BROKERS
+from tests.tasks.helpers import JOB_CONFIG
 from tests.tasks.helpers import ChannelPlugin
 from tests.tasks.helpers import Workers
 
@@ -152,6 +157,26 @@ def test_sweeper_delivers_a_reply_whose_broker_message_was_lost(
     jobs.send("sweep_outbox")
     workers.drain(_state_is(message.id, "sent"))
     assert [m.id for m in channel.sent] == [message.id]
+
+
+def test_a_broker_that_is_down_leaves_the_reply_queued_and_the_log_says_until_when(
+    app_factory: t.Callable[..., Flask], channel: ChannelPlugin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nothing listens on port 1: every send to this Redis is refused.
+    app = app_factory(config={**JOB_CONFIG, "HELPDESK_BROKER_URL": "redis://127.0.0.1:1/0",
+                              "HELPDESK_SWEEP_INTERVAL": 45}, plugins=[channel])
+    with app.app_context(), caplog.at_level(logging.ERROR, "flask_helpdesk.outbox"):
+        customer = customers.create_customer(
+            actor=SYSTEM, name="Carla", identities=[("email", "carla@example.org")])
+        ticket = tickets.create_ticket(actor=SYSTEM, customer_id=customer.id, channel="test",
+                                       subject="Where is my order?", text="A week late.")
+        reply = messages.reply(ticket.id, actor=SYSTEM, text="It ships tomorrow.")
+        assert _row(reply.id).delivery_state == "queued"
+    [record] = [r for r in caplog.records if r.name == "flask_helpdesk.outbox"]
+    assert record.getMessage() == (
+        f"could not enqueue the delivery of messages [{reply.id}]; they stay queued and the"
+        " sweeper sends them within 45 seconds (HELPDESK_SWEEP_INTERVAL)")
 
 
 def test_sweeper_takes_over_a_reply_whose_worker_died_mid_delivery(
