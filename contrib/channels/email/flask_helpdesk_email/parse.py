@@ -688,6 +688,8 @@ def _getaddresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 #: Mail servers' own mailboxes, which some write without a domain.
 _ROBOT = re.compile(r"(?i)mailer-daemon|postmaster|mail-daemon")
+#: An address between blanks or commas, not in brackets or quotes: a fast test.
+_UNBRACKETED = re.compile(r"(?:^|[\s,])[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+(?=$|[\s,])")
 #: An address written without brackets: one ``@`` and no blanks.
 _BARE_ADDRESS = re.compile(r"[^@\s\"(),<>;:]+@[^@\s\"(),<>;:]+")
 
@@ -742,7 +744,7 @@ def _bracket_bare_addresses(value: str) -> str:
     stdlib's parser finds the name and every address. Other values come
     back unchanged.
     """
-    if "@" not in value or len(value) > MAX_HEADER_CHARS:
+    if "@" not in value or not _UNBRACKETED.search(value):
         return value
     elements: list[list[tuple[str, str]]] = [[]]
     for token in _address_tokens(value):
