@@ -155,7 +155,35 @@ def decode_bytes(
     if "\x00" in text:
         text = text.replace("\x00", "")
         notes.append(f"{what}: NUL characters removed")
+    if _SURROGATE.search(text):
+        # UTF-7 decodes half a surrogate pair (an emoji cut in two) to a
+        # lone surrogate, which no database or JSON encoder stores.
+        text = _SURROGATE.sub("\ufffd", text)
+        notes.append(f"{what}: half of a character pair replaced")
     return text
+
+
+#: A lone surrogate: no UTF-8 text holds one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A lone surrogate that ``surrogateescape`` does not make of a byte.
+_OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def storable(value: str) -> str:
+    """``value`` with every lone surrogate replaced, so that UTF-8 can encode it.
+
+    A raw 8-bit byte kept by ``surrogateescape`` becomes the byte decoded as
+    UTF-8 where it is part of UTF-8 text, else ``\\xNN``; any other lone
+    surrogate becomes U+FFFD. The same input always gives the same text, so
+    a Message-ID with 8-bit bytes stays one key in every message naming it.
+
+    .. versionadded:: 0.2
+    """
+    if value.isascii() or not _SURROGATE.search(value):
+        return value
+    if _OTHER_SURROGATE.search(value):
+        return _SURROGATE.sub("\ufffd", value)
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
@@ -171,6 +199,10 @@ def _decode(data: bytes, label: str | None, notes: list[str], what: str) -> str:
             return _DECODERS[name](data) if name in _DECODERS else data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
+    if codec == "utf-7" and data.isascii():
+        # UTF-7 is ASCII by design: a guess would keep the +...- sequences.
+        notes.append(f"{what}: broken UTF-7 sequences replaced")
+        return data.decode("utf-7", "replace")
     guessed = guess(data)
     if guessed is not None:
         notes.append(f"{what}: bytes are not {label}, decoded as a guess")
@@ -236,6 +268,13 @@ _DECODERS: dict[str, t.Callable[[bytes], str]] = {"iso2022_jp_ms": _iso2022_jp_m
 _WORD = re.compile(
     r"=\?(?P<charset>[^?\s]+)\?(?P<enc>[bBqQ])\?(?P<text>[^?\s]*)\?=",
 )
+#: An encoded word as mailers write it: raw spaces (and other characters RFC
+#: 2047 forbids there) inside, ``=?utf-8?Q?Hello World?=``.
+_LOOSE_WORD = re.compile(
+    r"=\?(?P<charset>[^?\s\"]+)\?(?P<enc>[bBqQ])\?(?P<text>[^?\r\n]{0,2000}?)\?=",
+)
+#: What a Q word may hold as is in a display name (RFC 2047 5(3)).
+_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/=_")
 _WORD_GAP = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 #: A raw 8-bit byte of a header, as ``surrogateescape`` keeps it.
@@ -247,32 +286,74 @@ def raw_bytes(value: str) -> bytes:
     return value.encode("utf-8", "surrogateescape")
 
 
+def repair_words(value: str) -> str:
+    """Rewrite encoded words that hold raw spaces or specials as RFC 2047 has them.
+
+    ``=?utf-8?Q?Hello World?=`` becomes ``=?utf-8?Q?Hello_World?=``, and a
+    comma, quote or bracket inside a Q word becomes ``=XX``, so that the
+    word decodes and an address list around it still splits right. A raw
+    8-bit byte inside becomes ``=XX`` of that byte.
+
+    .. versionadded:: 0.2
+    """
+    if "=?" not in value:
+        return value
+
+    def fix(match: re.Match[str]) -> str:
+        text = match["text"]
+        if match["enc"] in "bB":
+            text = "".join(text.split())
+        else:
+            text = "".join(c if c in _Q_SAFE else _q_escape(c) for c in text)
+        return f"=?{match['charset']}?{match['enc']}?{text}?="
+
+    return _LOOSE_WORD.sub(fix, value)
+
+
+def _q_escape(char: str) -> str:
+    if char == " ":
+        return "_"
+    if "\udc80" <= char <= "\udcff":  # a raw 8-bit byte (surrogateescape)
+        return f"={ord(char) - 0xDC00:02X}"
+    if char.isascii():
+        return f"={ord(char):02X}"
+    return char  # decoded already: _word_bytes encodes it in the word's charset
+
+
 def decode_header(
     value: str | None,
     warnings: list[str] | None = None,
     *,
     fallback: str | None = None,
     what: str = "header",
+    tld: str | None = None,
 ) -> str:
     """Decode a raw header value: 8-bit bytes, RFC 2047 words, folding.
 
     :param value: The value as parsed with ``surrogateescape`` (raw 8-bit
         bytes appear as lone surrogates).
-    :param fallback: Charset to try for raw 8-bit bytes (the body's).
-    :return: Unfolded text, encoded words decoded, never raising.
+    :param fallback: Charset to try for raw 8-bit bytes (the message's).
+    :param tld: The sender's top-level domain (``"cn"``), a hint for
+        guessing the charset of raw 8-bit bytes.
+    :return: Unfolded text, encoded words decoded, never raising, always
+        encodable as UTF-8.
     """
     if not value:
         return ""
     notes = warnings if warnings is not None else []
     value = _FOLD.sub(" ", str(value))
+    if "=?" in value:
+        value = repair_words(value)
     if not value.isascii() and _RAW_BYTE.search(value):
-        value = _decode_8bit(raw_bytes(value), fallback, notes, what)
+        value = _decode_8bit(raw_bytes(value), fallback, notes, what, tld)
     if "=?" in value:
         value = _decode_words(value, notes, what)
-    return value.replace("\x00", "")
+    return storable(value.replace("\x00", ""))
 
 
-def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str) -> str:
+def _decode_8bit(
+    data: bytes, fallback: str | None, notes: list[str], what: str, tld: str | None = None
+) -> str:
     text = _mostly_utf8(data)
     if text is not None:
         return text
@@ -283,7 +364,48 @@ def _decode_8bit(data: bytes, fallback: str | None, notes: list[str], what: str)
             return data.decode(codec)
         except UnicodeDecodeError:
             pass
-    return guess(data, HEADER_CHARSETS) or data.decode("cp1252", "replace")
+    return guess_legacy(data, tld) or data.decode("cp1252", "replace")
+
+
+def guess_legacy(data: bytes, tld: str | None = None) -> str | None:
+    """The text of unlabelled 8-bit bytes in a legacy charset, or ``None``.
+
+    `chardetng`_ (Firefox's detector, for short unlabelled text in the
+    charsets mailers and web pages write, GBK, Big5 and Shift_JIS as well as
+    the Windows code pages) picks the charset; the sender's top-level domain
+    breaks ties as it does in the browser. When its pick does not decode the
+    bytes, :func:`guess` chooses among :data:`HEADER_CHARSETS`.
+
+    :param data: A few words, e.g. the raw bytes of a subject and a name.
+    :param tld: The sender's top-level domain, lower case (``"jp"``).
+
+    .. versionadded:: 0.2
+    """
+    codec = detect_legacy(data, tld)
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
+    return guess(data, HEADER_CHARSETS)
+
+
+def detect_legacy(data: bytes, tld: str | None = None) -> str | None:
+    """The Python codec chardetng picks for ``data``, or ``None``."""
+    try:
+        import chardetng_py  # only for unlabelled 8-bit headers: keeps start-up short
+
+        label = str(chardetng_py.detect(data, allow_utf8=True, tld=_tld_bytes(tld)))
+    except Exception:  # noqa: BLE001 - a detector bug must not lose the mail
+        return None
+    return codec_for(label)
+
+
+def _tld_bytes(tld: str | None) -> bytes | None:
+    # chardetng panics on a label with a dot, upper case or non-ASCII.
+    if tld and re.fullmatch(r"[a-z0-9-]{1,63}", tld):
+        return tld.encode("ascii")
+    return None
 
 
 def _decode_words(value: str, notes: list[str], what: str) -> str:

@@ -7,6 +7,7 @@ import typing as t
 from email.message import Message
 
 from ._charsets import decode_header
+from ._charsets import storable
 
 _OOO_SUBJECT = re.compile(
     r"""^\s*(?:
@@ -52,7 +53,7 @@ def classify(
     auto_submitted = header("Auto-Submitted")
     precedence = header("Precedence")
     content_type = msg.get_content_type()
-    report_type = str(msg.get_param("report-type", "") or "").lower()
+    report_type = storable(str(msg.get_param("report-type", "") or "").lower())
     local = sender.rsplit("@", 1)[0] if "@" in sender else sender
     bounce = (
         (content_type == "multipart/report" and report_type == "delivery-status")

@@ -20,6 +20,7 @@ import hashlib
 import mimetypes
 import re
 import typing as t
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
 from email.policy import Compat32
 
@@ -28,8 +29,13 @@ from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.channels import InboundMessage
 
 from . import _flags
+from ._charsets import codec_for
 from ._charsets import decode_bytes
 from ._charsets import decode_header
+from ._charsets import detect_legacy
+from ._charsets import raw_bytes
+from ._charsets import repair_words
+from ._charsets import storable
 from .html import cid_references
 from .html import html_to_text
 from .html import sanitize_html
@@ -113,17 +119,65 @@ class _Parser:
             raw = raw.replace(b"\x00", b"")
             warnings.append("NUL bytes removed from the message")
         self.msg = email.message_from_bytes(raw, policy=_POLICY)
+        if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in self.msg.defects):
+            repaired = _repair_header_block(raw, warnings)
+            if repaired is not None:
+                raw = repaired
+                self.msg = email.message_from_bytes(repaired, policy=_POLICY)
+        self.parsed = raw
+        #: Split multiparts into their bytes only when a message part needs them.
+        self.keep_raw = any(
+            p.get_content_maintype() == "message" for p in self.msg.walk() if p is not self.msg)
+        self.tld = _sender_tld(self.msg.get("From") or self.msg.get("Sender"))
+        #: The charset raw 8-bit header bytes are read in: the message's first
+        #: declared one (US-ASCII declares none), else what the bytes of all
+        #: its address and subject headers together look like.
         self.charset = next(
-            (c for c in (_charset(p) for p in self.msg.walk()) if c), None
-        )
+            (c for c in (_charset(p) for p in self.msg.walk())
+             if c and c.lower() not in _ASCII_LABELS), None
+        ) or self.detect_header_charset()
+        #: Mailers that write UTF-7 (``unicode-1-1-utf-7``) write headers in it too.
+        self.utf7 = codec_for(self.charset) == "utf-7"
 
     # -- headers -------------------------------------------------------------
 
+    def detect_header_charset(self) -> str | None:
+        """The legacy charset of the raw 8-bit bytes in the message's headers.
+
+        A subject or a name alone is a few bytes, too few to tell GBK from
+        Shift_JIS or Korean; a mailer writes all its headers in one charset.
+        """
+        sample = []
+        for name in _TEXT_HEADERS:
+            for value in self.msg.get_all(name) or ():
+                text = str(value)[:MAX_HEADER_CHARS]
+                if not text.isascii():
+                    data = raw_bytes(text)
+                    try:
+                        data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        sample.append(data)
+        return detect_legacy(b"\n".join(sample), self.tld) if sample else None
+
     def header(self, name: str) -> str:
         """Decoded value of the first ``name`` header, ``""`` when absent."""
-        return decode_header(
-            self._bounded(name, self.msg.get(name)), self.warnings, fallback=self.charset, what=name
-        )
+        return self.from_utf7(decode_header(
+            self._bounded(name, self.msg.get(name)), self.warnings, fallback=self.charset,
+            what=name, tld=self.tld,
+        ), name)
+
+    def from_utf7(self, text: str, what: str) -> str:
+        """``Fr+APY-sche`` is ``Frösche`` in a message written in UTF-7."""
+        if not self.utf7 or "+" not in text or not text.isascii():
+            return text
+        try:
+            decoded = text.encode("ascii").decode("utf-7")
+        except UnicodeDecodeError:
+            return text
+        if decoded.isascii() or decoded == text:
+            return text
+        self.warnings.append(f"{what}: UTF-7 without encoded words decoded")
+        return storable(decoded)
 
     def _bounded(self, name: str, value: t.Any) -> str:
         text = "" if value is None else str(value)
@@ -134,16 +188,23 @@ class _Parser:
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
         """``(display name, address)`` pairs of every ``name`` header."""
-        values = tuple(self._bounded(name, v) for v in self.msg.get_all(name) or ())
+        values = tuple(
+            _bracket_bare_addresses(repair_words(self._bounded(name, v)))
+            for v in self.msg.get_all(name) or ()
+        )
         try:
             pairs = _getaddresses(values) if values else ()
+            if any("(" in v for v in values):
+                pairs = _without_comments(values, pairs)
         except Exception:  # noqa: BLE001
             self.warnings.append(f"{name}: unparsable address list")
             pairs = ()
         out = []
         for display, address in pairs[:MAX_ADDRESSES]:
-            display = decode_header(display, self.warnings, fallback=self.charset, what=name)
-            address = decode_header(address, self.warnings, fallback=self.charset, what=name)
+            display = self.from_utf7(decode_header(
+                display, self.warnings, fallback=self.charset, what=name, tld=self.tld), name)
+            address = decode_header(address, self.warnings, fallback=self.charset, what=name,
+                                    tld=self.tld)
             address = _normalize_address(address)
             if address or display:
                 out.append((" ".join(display.split()), address))
@@ -157,13 +218,21 @@ class _Parser:
         return list(dict.fromkeys(found))
 
     def sender(self) -> tuple[Identity, bool]:
+        from_pairs = self.addresses("From")
+        robot = next((p for p in from_pairs if _ROBOT.fullmatch(p[1])), None)
+        if robot is not None and not any("@" in a for _, a in from_pairs):
+            # "From: MAILER-DAEMON (Mail Delivery System)": the bounce of a
+            # mail server that does not qualify its own address.
+            domain = (self.message_id() or "").rpartition("@")[2].strip().lower()
+            domain = domain if re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) else "invalid"
+            self.warnings.append(f"From {robot[1]} has no domain; {domain} assumed")
+            return Identity("email", f"{robot[1].lower()}@{domain}", robot[0]), False
         for name in ("From", "Sender", "Return-Path", "Reply-To"):
-            for display, address in self.addresses(name):
+            for display, address in from_pairs if name == "From" else self.addresses(name):
                 if "@" in address:
                     if name != "From":
                         self.warnings.append(f"no usable From, sender taken from {name}")
                     return Identity("email", address, display), False
-        from_pairs = self.addresses("From")
         display = from_pairs[0][0] or from_pairs[0][1] if from_pairs else ""
         self.warnings.append("no sender address; placeholder used")
         return Identity("email", UNKNOWN_SENDER, display), True
@@ -193,19 +262,31 @@ class _Parser:
 
     # -- body ----------------------------------------------------------------
 
-    def visit(self, part: Message, depth: int = 0) -> None:
-        """Collect body texts and attachments of ``part`` and its children."""
-        ctype = part.get_content_type()
+    def visit(self, part: Message, depth: int = 0, raw: bytes | None = None) -> None:
+        """Collect body texts and attachments of ``part`` and its children.
+
+        :param raw: The part's bytes as received (headers and body), when
+            known: an attached message keeps them.
+        """
+        ctype = storable(part.get_content_type())
         if ctype in ("message/rfc822", "message/global") and depth > 0:
-            self.attach_message(part)
+            self.attach_message(part, raw)
         elif ctype in _flags.DSN_TYPES:
-            return  # read by bounce_details() into meta["bounce"]
+            # Read by bounce_details() into meta["bounce"], and kept as a file.
+            data = _body_of(raw) if raw is not None else _dsn_bytes(part)
+            if not data.strip():
+                return
+            self.attachments.append(InboundAttachment(
+                filename=self.filename(part) or "delivery-status.txt", content_type=ctype,
+                data=data, content_id=_content_id(part), inline=False))
         elif ctype.startswith("multipart/") and not part.is_multipart() and depth < 50:
             self.visit(self.repair_multipart(part), depth + 1)
         elif part.is_multipart():
-            for sub in part.get_payload():
+            subs = part.get_payload()
+            raws = _split_parts(raw, part.get_boundary(), len(subs)) if self.keep_raw else None
+            for index, sub in enumerate(subs):
                 if isinstance(sub, Message) and depth < 50:
-                    self.visit(sub, depth + 1)
+                    self.visit(sub, depth + 1, raws[index] if raws else None)
         else:
             try:
                 self.leaf(part, ctype)
@@ -233,13 +314,24 @@ class _Parser:
             return
         self.attachments.append(
             InboundAttachment(
-                filename=filename or _default_name(ctype, len(self.attachments) + 1),
+                filename=filename or self.default_name(ctype),
                 content_type=ctype,
                 data=data,
                 content_id=_content_id(part),
                 inline=disposition == "inline",
             )
         )
+
+    def default_name(self, ctype: str) -> str:
+        """A name for a nameless part from its type: ``image.gif``, ``image-2.gif``."""
+        name = _default_name(ctype)
+        stem, dot, ext = name.rpartition(".")
+        taken = {a.filename for a in self.attachments}
+        number = 2
+        while name in taken:
+            name = f"{stem}-{number}{dot}{ext}"
+            number += 1
+        return name
 
     def repair_multipart(self, part: Message) -> Message:
         """Re-read a multipart whose boundary is missing or wrong.
@@ -289,7 +381,7 @@ class _Parser:
             else:
                 name = decode_header(
                     email.utils.unquote(str(value)), self.warnings, fallback=self.charset,
-                    what="filename",
+                    what="filename", tld=self.tld,
                 )
             # A line break or tab in a name separates words: it becomes a space.
             name = " ".join(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", name).split())
@@ -297,14 +389,19 @@ class _Parser:
                 return name
         return None
 
-    def attach_message(self, part: Message) -> None:
+    def attach_message(self, part: Message, raw: bytes | None = None) -> None:
+        """Attach a message/rfc822 part as ``<subject>.eml`` with its bytes as received."""
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if isinstance(inner, Message):
-            try:
-                data = inner.as_bytes()
-            except Exception:  # noqa: BLE001
-                data = inner.as_string().encode("utf-8", "surrogateescape")
+            if raw is not None and cte not in ("base64", "quoted-printable"):
+                data = _body_of(raw)
+            else:
+                try:
+                    data = inner.as_bytes()
+                except Exception:  # noqa: BLE001
+                    data = inner.as_string().encode("utf-8", "surrogateescape")
             subject = decode_header(inner.get("Subject"), self.warnings, what="attached Subject")
         else:
             data, subject = self.payload(part), ""
@@ -371,7 +468,7 @@ class _Parser:
         message_id = self.message_id()
         in_reply_to = self.ids("In-Reply-To")[:MAX_THREAD_IDS]
         references = self.ids("References")[-MAX_THREAD_IDS:]
-        self.visit(msg)
+        self.visit(msg, raw=self.parsed)
         html_source = "\n".join(self.html)
         full_text = "\n\n".join(
             p.replace("\r\n", "\n").strip("\n") for p in self.plain if p.strip())
@@ -407,6 +504,7 @@ class _Parser:
             "full_text": full_text,
             "parse_warnings": list(dict.fromkeys(self.warnings)),
         }
+        meta = _storable_tree(meta)
         thread = [i for i in dict.fromkeys([*in_reply_to, *reversed(references)]) if i != own]
         return InboundMessage(
             channel="email",
@@ -460,6 +558,78 @@ def _fallback(raw: bytes, account: str, warnings: list[str]) -> InboundMessage:
     )
 
 
+def _storable_tree(value: t.Any) -> t.Any:
+    """``value`` (meta: dicts, lists, strings) with every string :func:`storable`."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k): _storable_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_tree(v) for v in value]
+    return value
+
+
+_HEADER_LINE = re.compile(rb"([!-9;-~]+)[ \t]*:")
+#: Headers that tell a header block from body text that follows the headers
+#: without a blank line.
+_KNOWN_HEADERS = frozenset({
+    b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"mime-version",
+    b"content-type", b"content-transfer-encoding", b"reply-to", b"received", b"return-path",
+    b"in-reply-to", b"references", b"sender",
+})
+#: Headers a stray line cannot continue (it would become part of an address or id).
+_STRUCTURED = frozenset({
+    b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"return-path", b"message-id",
+    b"in-reply-to", b"references", b"date", b"mime-version",
+})
+
+
+def _repair_header_block(raw: bytes, warnings: list[str]) -> bytes | None:
+    """Read on past lines in the header block that are no header.
+
+    Mailers write a header folded without its leading blank, a fuzzed name
+    (``Fro :x``) or a stray line; the stdlib ends the headers there and the
+    Subject and To below it become body text. When real headers follow such
+    lines (at least as many as the stray lines, one a well-known one) and then
+    the blank line, a stray line continues the header above it when that is
+    text (Subject, Received, X-...) and is left out otherwise, ``Name :``
+    loses its blank, and the message is read again. ``None``: it was body
+    text after all (a message without the blank line after its headers).
+    """
+    found = re.search(rb"\r?\n\r?\n", raw)
+    head, rest = (raw[: found.start()], raw[found.start():]) if found else (raw, b"")
+    out: list[bytes] = []
+    stray: list[bytes] = []
+    after = known = spaced = 0
+    previous = b""
+    for index, line in enumerate(head.split(b"\n")):
+        match = _HEADER_LINE.match(line)
+        if match or line[:1] in (b" ", b"\t") or (index == 0 and line.startswith(b"From ")):
+            if match:
+                previous = match.group(1).lower()
+                spaced += match.end() != len(match.group(1)) + 1
+                line = match.group(1) + b":" + line[match.end():]
+                if stray:
+                    after += 1
+                    known += previous in _KNOWN_HEADERS
+            out.append(line)
+            continue
+        stray.append(line)
+        if out and previous and previous not in _STRUCTURED:
+            out.append(b" " + line.lstrip())
+    if stray and (not known or after < len(stray)):
+        return None
+    if not stray and not spaced:
+        return None
+    if stray:
+        first = stray[0].decode("utf-8", "replace").strip()[:80]
+        warnings.append(f"{len(stray)} line(s) in the header block are no header, read on past "
+                        f"them (the first: {first!r})")
+    if spaced:
+        warnings.append("blanks between a header name and its colon removed")
+    return b"\n".join(out) + rest
+
+
 def _hash_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -495,11 +665,14 @@ def content_hash(raw: bytes) -> str:
 
 
 def _ids(value: str) -> list[str]:
-    return [i for i in _ID.findall(value.replace("\r", "").replace("\n", "")) if i.strip("<>")]
+    # Raw 8-bit bytes in an id become text the same way every time
+    # (storable), so the key is stored and a reply naming it finds it.
+    found = _ID.findall(value.replace("\r", "").replace("\n", ""))
+    return [storable(i) for i in found if i.strip("<>")]
 
 
 def _bare_ids(value: str) -> list[str]:
-    return [w.strip("<>,;") for w in value.split() if "@" in w and "<" not in w]
+    return [storable(w.strip("<>,;")) for w in value.split() if "@" in w and "<" not in w]
 
 
 @functools.lru_cache(maxsize=256)
@@ -513,6 +686,113 @@ def _getaddresses(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(email.utils.getaddresses(list(values)))
 
 
+#: Mail servers' own mailboxes, which some write without a domain.
+_ROBOT = re.compile(r"(?i)mailer-daemon|postmaster|mail-daemon")
+#: An address between blanks or commas, not in brackets or quotes: a fast test.
+_UNBRACKETED = re.compile(r"(?:^|[\s,])[^\s<>\"(),;:@]+@[^\s<>\"(),;:@]+(?=$|[\s,])")
+#: An address written without brackets: one ``@`` and no blanks.
+_BARE_ADDRESS = re.compile(r"[^@\s\"(),<>;:]+@[^@\s\"(),<>;:]+")
+
+
+def _address_tokens(value: str) -> t.Iterator[tuple[str, str]]:
+    """``(kind, text)`` of an address header at its top level.
+
+    Kinds: ``quoted``, ``comment``, ``angle``, ``comma``, ``space`` and
+    ``word``. Quotes, comments and brackets are read with their backslash
+    escapes and nesting, so a comma inside them separates nothing.
+    """
+    pos, end = 0, len(value)
+    while pos < end:
+        char = value[pos]
+        if char in "\"(<":
+            close = {"\"": "\"", "(": ")", "<": ">"}[char]
+            depth, i = 1, pos + 1
+            while i < end and depth:
+                if value[i] == "\\" and char != "<":
+                    i += 2
+                    continue
+                if char == "(" and value[i] == "(":
+                    depth += 1
+                elif value[i] == close:
+                    depth -= 1
+                i += 1
+            kind = {"\"": "quoted", "(": "comment", "<": "angle"}[char]
+            yield kind, value[pos:i]
+            pos = i
+        elif char == ",":
+            yield "comma", char
+            pos += 1
+        elif char.isspace():
+            i = pos
+            while i < end and value[i].isspace():
+                i += 1
+            yield "space", value[pos:i]
+            pos = i
+        else:
+            i = pos
+            while i < end and not value[i].isspace() and value[i] not in "\"(<,":
+                i += 1
+            yield "word", value[pos:i]
+            pos = i
+
+
+def _bracket_bare_addresses(value: str) -> str:
+    """Put brackets around addresses written without them.
+
+    ``Name addr@example.com`` becomes ``Name <addr@example.com>``, and two
+    addresses without a comma (``a@x b@y``) become a list, so that the
+    stdlib's parser finds the name and every address. Other values come
+    back unchanged.
+    """
+    if "@" not in value or not _UNBRACKETED.search(value):
+        return value
+    elements: list[list[tuple[str, str]]] = [[]]
+    for token in _address_tokens(value):
+        if token[0] == "comma":
+            elements.append([])
+        else:
+            elements[-1].append(token)
+    changed, out = False, []
+    for tokens in elements:
+        text = "".join(v for _, v in tokens)
+        bare = [v for k, v in tokens if k == "word" and _BARE_ADDRESS.fullmatch(v)]
+        others = [v for k, v in tokens if k in ("word", "quoted") and v not in bare]
+        if any(k == "angle" for k, _ in tokens) or not bare or (len(bare) == 1 and not others):
+            out.append(text)
+            continue
+        changed = True
+        if len(bare) > 1:
+            out.extend(bare)
+        else:
+            name = "".join(v for k, v in tokens if k != "word" or v not in bare).strip()
+            out.append(f"{name} <{bare[0]}>")
+    return ", ".join(o.strip() for o in out) if changed else value
+
+
+def _strip_comments(value: str) -> str:
+    return "".join(
+        re.sub(r"\([^()<>]*\)", "", v) if k == "angle" else v
+        for k, v in _address_tokens(value) if k != "comment"
+    )
+
+
+def _without_comments(
+    values: tuple[str, ...], pairs: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """Display names without the comments the stdlib folds into them.
+
+    ``Pete(A wonderful \\) chap) <pete(his account)@silly.test>`` is Pete;
+    a comment is the name only when there is no other (``addr (Name)``).
+    """
+    bare = _getaddresses(tuple(_strip_comments(v) for v in values))
+    if len(bare) != len(pairs):
+        return pairs
+    return tuple(
+        (name or old_name, address or old_address)
+        for (name, address), (old_name, old_address) in zip(bare, pairs, strict=True)
+    )
+
+
 def _normalize_address(address: str) -> str:
     address = address.strip().strip("<>").strip()
     if "@" not in address:
@@ -523,6 +803,19 @@ def _normalize_address(address: str) -> str:
 
 def _pairs(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": name, "address": address} for name, address in pairs if address]
+
+
+#: Charset labels that declare no 8-bit byte at all.
+_ASCII_LABELS = frozenset({"us-ascii", "ascii", "ansi_x3.4-1968", "us_ascii", "7bit"})
+#: Headers whose raw 8-bit bytes are text in the sender's charset.
+_TEXT_HEADERS = ("Subject", "From", "To", "Cc", "Reply-To", "Sender")
+_TLD = re.compile(r"@[^<>@\s,;]*?\.([A-Za-z][A-Za-z0-9-]{0,62})\s*(?:>|$|[\s,;(])")
+
+
+def _sender_tld(value: t.Any) -> str | None:
+    """The top-level domain of the first address in ``value`` (``"cn"``), a charset hint."""
+    found = _TLD.search(str(value or "")[:1000])
+    return found.group(1).lower() if found else None
 
 
 def _charset(part: Message) -> str | None:
@@ -548,7 +841,7 @@ def _content_id(part: Message) -> str | None:
         return None
     found = _ID.search(str(value))
     cid = found.group(1) if found else str(value).strip().strip("<>")
-    return cid or None
+    return storable(cid) or None
 
 
 def _latin1_bytes(text: str) -> bytes:
@@ -574,15 +867,76 @@ def _is_tnef(ctype: str, filename: str | None) -> bool:
     )
 
 
-def _default_name(ctype: str, index: int) -> str:
+def _default_name(ctype: str) -> str:
+    """``image.gif``, ``document.html``, ``file.bin``: a nameless part's name."""
     if ctype == "text/rfc822-headers":
         return "returned-headers.txt"
-    ext = mimetypes.guess_extension(ctype) or ".bin"
-    return f"part-{index}{ext}"
+    major = ctype.partition("/")[0]
+    stem = major if major in ("image", "audio", "video") else (
+        "document" if major == "text" or ctype in _DOCUMENTS else "file")
+    return stem + (mimetypes.guess_extension(ctype) or ".bin")
+
+
+#: Application types named ``document.*`` when nameless.
+_DOCUMENTS = frozenset({
+    "application/pdf", "application/msword", "application/rtf", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint", "application/vnd.oasis.opendocument.text",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+})
 
 
 def _safe_name(subject: str) -> str:
-    return re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", " ", subject).strip()[:100]
+    # Only path separators and control characters go: the core keeps the
+    # rest of a file name (":" in "Re: Invoice.eml" too) and stores files
+    # under keys of its own.
+    return re.sub(r"[\\/\x00-\x1f\x7f]+", " ", subject).strip()[:100]
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _body_of(raw: bytes) -> bytes:
+    """The body of a part's bytes: what follows its header block."""
+    if raw.startswith((b"\n", b"\r\n")):
+        return raw[2 if raw.startswith(b"\r\n") else 1 :]
+    found = _BLANK_LINE.search(raw)
+    return raw[found.end() :] if found else b""
+
+
+def _split_parts(raw: bytes | None, boundary: str | None, count: int) -> list[bytes] | None:
+    """The bytes of each part of a multipart, as the stdlib splits it; ``None`` when unsure.
+
+    The line break before a delimiter line belongs to the delimiter (RFC
+    2046), so each part's bytes are exactly what its sender wrote.
+    """
+    if raw is None or not boundary:
+        return None
+    body = _body_of(raw)
+    mark = re.escape(boundary.encode("utf-8", "surrogateescape"))
+    lines = list(re.finditer(rb"(?m)^--" + mark + rb"(--)?[ \t]*\r?$", body))
+    parts: list[bytes] = []
+    for index, line in enumerate(lines):
+        if line.group(1):  # the close delimiter
+            break
+        start = line.end() + (2 if body[line.end() : line.end() + 2] == b"\r\n" else 1)
+        if index + 1 < len(lines):
+            stop = lines[index + 1].start()
+            stop -= 2 if body[stop - 2 : stop] == b"\r\n" else 1
+        else:
+            stop = len(body)
+        parts.append(body[start : max(start, stop)])
+    return parts if len(parts) == count else None
+
+
+def _dsn_bytes(part: Message) -> bytes:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return b"\n".join(
+            p.as_bytes() if isinstance(p, Message) else b"" for p in payload
+        )
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
 
 def _uudecode(block: str) -> bytes | None:

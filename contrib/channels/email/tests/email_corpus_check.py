@@ -115,9 +115,13 @@ def _check_from(expected: str | None, msg: InboundMessage) -> bool:
 
 
 #: Parts this parser keeps on purpose that the corpus does not count as
-#: attachments: attached/returned messages (kept as .eml) and a DSN's
-#: returned headers. They are left out unless the entry names them.
-KEPT_ON_PURPOSE = ("message/rfc822", "message/global", "text/rfc822-headers")
+#: attachments: attached/returned messages (kept as .eml), a DSN's
+#: delivery status and returned headers. They are left out unless the entry
+#: names them.
+KEPT_ON_PURPOSE = (
+    "message/rfc822", "message/global", "text/rfc822-headers", "message/delivery-status",
+    "message/global-delivery-status",
+)
 
 
 def _check_attachments(expected: list[str | None], msg: InboundMessage) -> bool:
