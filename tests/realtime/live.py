@@ -45,7 +45,7 @@ class Agent:
             self.client.on(event, self._recorder(event), namespace=NAMESPACE)
         headers = {"Cookie": cookie} if cookie else {}
         self.client.connect(url, namespaces=[NAMESPACE], transports=["websocket"],
-                            headers=headers, wait_timeout=5)
+                            headers=headers, wait_timeout=30)
 
     def _recorder(self, event: str) -> t.Callable[[t.Any], None]:
         def record(data: t.Any) -> None:
@@ -55,7 +55,7 @@ class Agent:
 
     def call(self, event: str, data: t.Any = None) -> t.Any:
         return self.client.call(event, data if data is not None else {}, namespace=NAMESPACE,
-                                timeout=5)
+                                timeout=30)
 
     def wait_for(self, test: t.Callable[[str, t.Any], bool], timeout: float = 30.0) -> t.Any:
         deadline = time.monotonic() + timeout
