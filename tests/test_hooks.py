@@ -269,7 +269,7 @@ def test_hook_helpdesk_notify_agent_email(app_factory) -> None:
                                   role="admin")
         rules.create_rule(actor=SYSTEM, name="tell", enabled=True,
                           when={"type": "event", "on": "ticket.created"},
-                          actions=[{"type": "notify", "message": "New: #{ticket_id}",
+                          actions=[{"type": "notify", "message": "New: #{{ ticket.id }}",
                                     "to": "agents", "agent_ids": [ada.id, gil.id]}])
         from flask_helpdesk.services import customers
 

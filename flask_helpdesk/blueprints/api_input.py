@@ -28,6 +28,7 @@ from ..channels import InboundAttachment
 from ..errors import ValidationError
 from ..extension import get_state
 from ..i18n import _
+from ..services import tickets
 from . import api_openapi
 from ._errors import InvalidRequest
 from ._errors import MalformedJSON
@@ -121,6 +122,8 @@ def _check_string(schema: Json, value: str, field: str) -> None:
     if len(value) < schema.get("minLength", 0):
         raise ValidationError(_("%(field)s must not be empty.", field=field), field=field)
     if "pattern" in schema and not re.search(schema["pattern"], value):
+        if schema["pattern"] == tickets.SUBJECT_PATTERN:
+            tickets.check_subject(value, field)  # says what is wrong with a subject
         raise ValidationError(_("%(field)s has an invalid format.", field=field), field=field)
     if schema.get("format") == "date-time" and parse_datetime(value) is None:
         raise ValidationError(_("%(field)s must be a date and time (ISO 8601).", field=field),

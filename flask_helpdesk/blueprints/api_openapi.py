@@ -33,6 +33,7 @@ from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
 from ..models.ticket import SUBJECT_MAX
 from ..services.calendars import WEEKDAYS
+from ..services.tickets import SUBJECT_PATTERN
 from ..services.views import SORTS
 
 if t.TYPE_CHECKING:
@@ -57,6 +58,12 @@ def _s(max_length: int, *, min_length: int = 0, nullable: bool = False) -> Json:
     if min_length:
         schema["minLength"] = min_length
     return schema
+
+
+def _subject() -> Json:
+    """A ticket's subject: one line with a visible character."""
+    return {**_s(SUBJECT_MAX, min_length=1), "pattern": SUBJECT_PATTERN,
+            "description": "One line: no line break (CR, LF, U+2028...) and no NUL."}
 
 
 def _enum(values: t.Iterable[str], *, nullable: bool = False) -> Json:
@@ -338,7 +345,7 @@ def _request_schemas(state: HelpdeskState) -> Json:
                      "description": "The file's bytes, base64-encoded."},
         }, required=["filename", "data"]),
         "TicketCreate": _object({
-            "customer_id": ID, "subject": _s(SUBJECT_MAX, min_length=1), "text": text,
+            "customer_id": ID, "subject": _subject(), "text": text,
             "html": html, "channel": _enum(sorted(state.channels)),
             "group_id": NULLABLE_ID, "assignee_id": NULLABLE_ID,
             "priority": _enum(PRIORITIES),
@@ -346,7 +353,7 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "tags": tags, "attachments": attachments,
         }, required=["customer_id", "subject"]),
         "TicketUpdate": _object({
-            "subject": _s(SUBJECT_MAX, min_length=1), "status": _enum(STATUSES),
+            "subject": _subject(), "status": _enum(STATUSES),
             "priority": _enum(PRIORITIES), "group_id": NULLABLE_ID,
             "assignee_id": NULLABLE_ID, "add_tags": tags, "remove_tags": tags,
             "custom_fields": {

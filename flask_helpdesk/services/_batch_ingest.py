@@ -54,6 +54,7 @@ from ..models import Ticket
 from ..models import TicketParticipant
 from ..models import utcnow
 from ..models.ticket import SUBJECT_MAX
+from . import _validate as v
 from ._uow import SYSTEM
 from ._uow import SystemActor
 from ._uow import insert_ids
@@ -518,7 +519,7 @@ class _Batch:
             if score is not None]]
         status = "spam" if max(scores) >= state.config.spam_threshold else "open"
         when = m.received_at or utcnow()
-        subject = (m.subject or "").replace("\x00", "").strip()[:SUBJECT_MAX]
+        subject = v.fold_line(m.subject or "")[:SUBJECT_MAX].strip()
         group_id = self._group(m.group)
         ticket = _Ticket(status=status, group_id=group_id, updated_at=when,
                          status_changed_at=when)

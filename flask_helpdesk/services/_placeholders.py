@@ -10,14 +10,21 @@ name cannot inject markup into an HTML reply.
 A template is text with placeholders, not a program: besides placeholders it
 may use the filters of :data:`FILTERS`, tests, ``{% if %}`` and comparisons,
 but no loops, assignments, calls, macros or multiplication, so no template
-can make rendering slow or huge.
+can make rendering slow or huge; what it fills in to is cut off at
+:data:`OUTPUT_MAX` characters all the same (an error, never a huge string).
+
+Rule texts (the ``reply``, ``note``, ``notify`` and ``out_of_hours_reply``
+actions) use this same engine, with ``extra`` placeholders of their own such
+as ``{{ opens_at }}``.
 """
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from jinja2 import StrictUndefined
+from jinja2 import Template
 from jinja2 import TemplateError
 from jinja2 import TemplateSyntaxError
 from jinja2 import Undefined
@@ -51,6 +58,9 @@ _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand, nodes.Concat,
     nodes.Add, nodes.Sub, nodes.Neg, nodes.Pos, nodes.Keyword, nodes.List, nodes.Tuple,
 )
+
+#: The longest text a template fills in to (the longest message text).
+OUTPUT_MAX = 200_000
 
 _ROOTS = frozenset(p.split(".")[0] for p in PLACEHOLDERS)
 _PATHS = frozenset(tuple(p.split(".")) for p in PLACEHOLDERS if "<" not in p)
@@ -110,7 +120,9 @@ def _path(node: nodes.Node) -> list[str] | None:
     return None
 
 
-def _check_paths(node: nodes.Node) -> None:
+def _check_paths(node: nodes.Node, extra: t.Collection[str]) -> None:
+    if isinstance(node, nodes.Name) and node.name in extra:
+        return
     if not isinstance(node, _ALLOWED_NODES):
         raise ValidationError(_("A template may hold text, placeholders, filters and"
                                 " {%% if %%} conditions only, not %(what)s.",
@@ -120,24 +132,27 @@ def _check_paths(node: nodes.Node) -> None:
         if tuple(path) in _PATHS or (tuple(path[:2]) == _CUSTOM and len(path) == 3
                                      and path[2] != "*"):
             return
-        raise _unknown(".".join(path))
+        raise _unknown(".".join(path), extra)
     for child in node.iter_child_nodes():
-        _check_paths(child)
+        _check_paths(child, extra)
 
 
-def _unknown(name: str) -> ValidationError:
+def _unknown(name: str, extra: t.Collection[str] = ()) -> ValidationError:
     return ValidationError(
         _("Unknown placeholder {{ %(name)s }}; use one of: %(known)s.", name=name,
-          known=", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)), field="body")
+          known=", ".join("{{ " + p + " }}" for p in (*PLACEHOLDERS, *extra))), field="body")
 
 
-def check(source: str, *, field: str, html: bool = False) -> None:
+def check(source: str, *, field: str, html: bool = False,
+          extra: t.Mapping[str, str] | None = None) -> None:
     """Refuse a template that does not compile or names an unknown placeholder.
 
+    :param extra: Placeholders besides :data:`PLACEHOLDERS`, plain names
+        (``opens_at``), each with a sample value to try the template with.
     :raises ValidationError: With ``field`` set to ``field``.
     """
     try:
-        _check(source, html=html)
+        _check(source, html=html, extra=extra or {})
     except ValidationError as exc:
         exc.field = field
         raise
@@ -152,7 +167,7 @@ def check(source: str, *, field: str, html: bool = False) -> None:
                               field=field) from None
 
 
-def _check(source: str, *, html: bool) -> None:
+def _check(source: str, *, html: bool, extra: t.Mapping[str, str]) -> None:
     env = _HTML if html else _TEXT
     tree = env.parse(source)
     # Names straight from the syntax tree: jinja2.meta would run the code
@@ -160,11 +175,11 @@ def _check(source: str, *, html: bool) -> None:
     # (Names a loop or {% set %} assigns are left to the syntax check.)
     names = list(tree.find_all(nodes.Name))
     assigned = {node.name for node in names if node.ctx != "load"}
-    unknown = sorted({node.name for node in names} - assigned - _ROOTS)
+    unknown = sorted({node.name for node in names} - assigned - _ROOTS - set(extra))
     if unknown:
-        raise _unknown(unknown[0])
-    _check_paths(tree)
-    env.from_string(tree).render(_sample())
+        raise _unknown(unknown[0], extra)
+    _check_paths(tree, extra)
+    _bounded(env.from_string(tree), {**_sample(), **extra}, OUTPUT_MAX)
 
 
 def _sample() -> dict[str, t.Any]:
@@ -182,11 +197,15 @@ def _first_name(name: str) -> str:
     return parts[0] if parts else ""
 
 
-def context(ticket: Ticket, agent: Agent | None) -> dict[str, t.Any]:
+def context(ticket: Ticket, agent: Agent | None, *,
+            status: str | None = None) -> dict[str, t.Any]:
     """The placeholder values for a reply on ``ticket`` written by ``agent``.
 
     ``ticket`` needs its customer (with identities), group and assignee loaded.
     Without an agent (a rule sends) the assignee signs.
+
+    :param status: The ticket's status when it is not yet the loaded row's
+        (a set-based rule changes the rows after filling its texts in).
     """
     from .tickets import status_label
 
@@ -199,7 +218,7 @@ def context(ticket: Ticket, agent: Agent | None) -> dict[str, t.Any]:
         "customer": _Values({"name": name, "first_name": _first_name(name),
                              "email": emails[0] if emails else ""}),
         "ticket": _Values({"id": ticket.id, "subject": ticket.subject,
-                           "status": status_label(ticket.status),
+                           "status": status_label(status or ticket.status),
                            "custom_fields": _Fields(ticket.custom_fields or {})}),
         "agent": _Values({"name": signer_name, "first_name": _first_name(signer_name)}),
         "group": _Values({"name": ticket.group.name if ticket.group is not None else ""}),
@@ -209,28 +228,51 @@ def context(ticket: Ticket, agent: Agent | None) -> dict[str, t.Any]:
 def render(source: str, values: dict[str, t.Any], *, html: bool = False) -> str:
     """Fill a template saved earlier (so already checked) with ``values``.
 
-    :raises ValidationError: The template cannot be filled for this ticket.
+    :raises ValidationError: The template cannot be filled for this ticket,
+        or fills in to more than :data:`OUTPUT_MAX` characters.
     """
     return renderer(source, html=html)(values)
 
 
 def renderer(source: str, *, html: bool = False) -> t.Callable[[dict[str, t.Any]], str]:
     """:func:`render` compiled once, to fill one template for many tickets."""
-    env = _HTML if html else _TEXT
-    try:
-        compiled = env.from_string(source)
-    except TemplateError as exc:
-        raise _unfillable(exc) from None
+    compiled = _compiled(source, html)
 
     def fill(values: dict[str, t.Any]) -> str:
         try:
-            return compiled.render(values)
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            return _bounded(compiled, values, OUTPUT_MAX)
+        except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError) as exc:
             raise _unfillable(exc) from None
 
     return fill
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled_cached(source: str, html: bool) -> Template:
+    return (_HTML if html else _TEXT).from_string(source)
+
+
+def _compiled(source: str, html: bool) -> Template:
+    """The compiled template (kept: rules fill the same few texts again and again)."""
+    try:
+        return _compiled_cached(source, html)
+    except (TemplateError, RecursionError) as exc:
+        raise _unfillable(exc) from None
+
+
+def _bounded(compiled: Template, values: t.Mapping[str, t.Any], limit: int) -> str:
+    """Render chunk by chunk, refusing once the text passes ``limit`` characters."""
+    parts: list[str] = []
+    size = 0
+    for chunk in compiled.generate(values):
+        size += len(chunk)
+        if size > limit:
+            raise ValueError(_("the text would be longer than %(max)d characters",
+                               max=limit))
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def _unfillable(exc: Exception) -> ValidationError:
     return ValidationError(_("The template cannot be filled in: %(error)s", error=str(exc)),
-                           field="template_id")
+                           field="template_id", details={"reason": str(exc)})

@@ -38,6 +38,26 @@ def text(value: object, field: str, *, max_length: int, required: bool = True) -
     return value
 
 
+#: What ends a line (the separators of :meth:`str.splitlines`): CR, LF, VT,
+#: FF, the file/group/record separators, NEL, U+2028 and U+2029.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def line(value: object, field: str, *, max_length: int, required: bool = True) -> str:
+    """:func:`text` on one line: a line break (:data:`LINE_BREAKS`) or NUL is refused."""
+    if isinstance(value, str) and any(char in value for char in LINE_BREAKS + "\x00"):
+        raise ValidationError(_("%(field)s must be one line, without line breaks.",
+                                field=field), field=field)
+    return text(value, field, max_length=max_length, required=required)
+
+
+def fold_line(value: str) -> str:
+    """``value`` on one line: each line break, with the spaces around it, becomes one
+    space; NUL goes; the ends are stripped. Nothing else changes."""
+    parts = (part.strip() for part in value.replace("\x00", "").splitlines())
+    return " ".join(part for part in parts if part)
+
+
 def one_of(value: object, field: str, allowed: t.Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValidationError(

@@ -172,7 +172,13 @@ def on_event(state: HelpdeskState, event: Event) -> None:
     try:
         with rule_business_hours.evaluating_at(event.at):
             for spec in rules:
-                apply_rule(spec, event.ticket_id)
+                try:
+                    apply_rule(spec, event.ticket_id)
+                except HelpdeskError as exc:
+                    # Paused with its error (logged then) or refused by this
+                    # ticket; the next rules still run.
+                    log.info("rule %r left ticket %s unchanged: %s", spec.name,
+                             event.ticket_id, exc)
     finally:
         _depth.reset(token)
 
@@ -200,14 +206,19 @@ def apply_rule(spec: Spec, ticket_id: int, *, check: bool = True) -> bool:
 
 
 def pause_if_broken(spec: Spec, exc: HelpdeskError) -> bool:
-    """Pause the rule with an error when its definition no longer validates."""
-    try:
-        with transaction():
-            rule_conditions.validate(spec.conditions)
-            rule_actions.validate(spec.actions)
-        return False
-    except HelpdeskError as broken:
-        message = str(broken)
+    """Pause the rule with an error when its definition no longer validates,
+    or when one of its texts could not be filled in (:class:`~.rule_actions.RuleTextError`).
+    """
+    if isinstance(exc, rule_actions.RuleTextError):
+        message = exc.message
+    else:
+        try:
+            with transaction():
+                rule_conditions.validate(spec.conditions)
+                rule_actions.validate(spec.actions)
+            return False
+        except HelpdeskError as broken:
+            message = str(broken)
     with transaction() as s:
         s.execute(update(Rule).where(Rule.id == spec.id).values(
             enabled=False, error=message, updated_at=utcnow()))

@@ -32,7 +32,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ..events import Event
 from ..events import dispatch
 from ..extension import get_state
-from ..models import Agent
 from ..models import Customer
 from ..models import Message
 from ..models import Ticket
@@ -92,10 +91,7 @@ def apply(spec: Spec, ticket_ids: list[int]) -> int:
         query = select(
             Ticket.id, Ticket.status, Ticket.priority, Ticket.group_id, Ticket.assignee_id,
             Ticket.channel,
-            Ticket.account, Customer.name.label("customer_name"),
-            Agent.name.label("agent_name"),
-        ).join(Customer, Customer.id == Ticket.customer_id).outerjoin(
-            Agent, Agent.id == Ticket.assignee_id,
+            Ticket.account,
         ).where(id_in(Ticket.id, ticket_ids), actionable(),
                 rule_conditions.to_sql(spec.conditions))
         if s.get_bind(mapper=Ticket.__mapper__).dialect.name == "postgresql":
@@ -157,21 +153,18 @@ def _status(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
 
 def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
               events: list[dict[str, t.Any]], now: dt.datetime) -> None:
-    from .rule_actions import PLACEHOLDERS
-
     reply = action["type"] == "reply"
     ids = [tid for tid, row in rows.items() if not (reply and row["status"] == "closed")]
     if not ids:
         return
+    texts = _fill(s, action["text"], rows, ids)
     params = []
     for tid in ids:
         row = rows[tid]
-        values = {"ticket_id": tid, "customer_name": row["customer_name"] or "",
-                  "agent_name": row["agent_name"] or ""}
         params.append({
             "ticket_id": tid, "kind": "reply" if reply else "note", "channel": row["channel"],
             "account": row["account"], "author_name": spec.actor.name, "subject": "",
-            "text": action["text"].format_map({k: values[k] for k in PLACEHOLDERS}),
+            "text": texts[tid],
             "meta": {"automatic": True} if reply else {}, "created_at": now, "attempts": 0,
             "delivery_state": "queued" if reply else None,
             "next_attempt_at": now if reply else None,
@@ -186,6 +179,28 @@ def _messages(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             rows[tid]["_set"]["last_agent_reply_at"] = now
 
 
+def _fill(s: Session, text: str, rows: Rows, ids: list[int]) -> dict[int, str]:
+    """A rule's action text filled in for each ticket, as :func:`.rule_actions.render` does.
+
+    The tickets are loaded once per batch, and only for a text with placeholders.
+
+    :raises RuleTextError: The text cannot be filled in for one of them.
+    """
+    from sqlalchemy.orm import joinedload
+
+    from . import _placeholders
+    from .rule_actions import fill
+
+    if "{" not in text:
+        return dict.fromkeys(ids, text)
+    tickets = {tk.id: tk for tk in s.scalars(select(Ticket).where(id_in(Ticket.id, ids)).options(
+        joinedload(Ticket.customer).selectinload(Customer.identities),
+        joinedload(Ticket.group), joinedload(Ticket.assignee)))}
+    return {tid: fill(text, _placeholders.context(tickets[tid], None,
+                                                  status=rows[tid]["status"]), ticket_id=tid)
+            for tid in ids}
+
+
 def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
             events: list[dict[str, t.Any]], now: dt.datetime) -> None:
     """One multi-row ``INSERT`` of every ticket's notifications, an event per ticket."""
@@ -194,13 +209,10 @@ def _notify(s: Session, spec: Spec, action: dict[str, t.Any], rows: Rows,
 
     chosen = notifications.plan(action, [notifications.TicketFacts(
         tid, row["group_id"], row["assignee_id"]) for tid, row in rows.items()])
-    texts: dict[int, str] = {}
+    texts = _fill(s, action["message"], rows, list(rows))
     params: list[dict[str, t.Any]] = []
     owners: list[int] = []
-    for tid, row in rows.items():
-        texts[tid] = notifications.fill(action["message"], {
-            "ticket_id": tid, "customer_name": row["customer_name"] or "",
-            "agent_name": row["agent_name"] or ""})
+    for tid in rows:
         mine = notifications.rows(chosen[tid], ticket_id=tid, message=texts[tid],
                                   actor_name=spec.actor.name,
                                   email=action.get("email", True), now=now)

@@ -399,7 +399,7 @@ def _open_ticket(
         if score is not None]]
     spam = max(scores) >= spam_threshold
     when = message.received_at or utcnow()
-    subject = (message.subject or "").replace("\x00", "").strip()[:SUBJECT_MAX]
+    subject = v.fold_line(message.subject or "")[:SUBJECT_MAX].strip()
     group = get_group_by_name(message.group) if message.group else None
     ticket = Ticket(
         subject=subject or _("(no subject)"), status="spam" if spam else "open", priority=1,

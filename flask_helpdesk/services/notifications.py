@@ -132,15 +132,6 @@ def _no_address() -> str:
     return str(_("The agent has no email address."))
 
 
-def fill(text: str, values: t.Mapping[str, t.Any]) -> str:
-    """The message with its placeholders filled; a rule saved before the message
-    was a template (a stray brace) keeps its text as written."""
-    try:
-        return text.format_map(values)
-    except (ValueError, KeyError, IndexError, AttributeError):
-        return text
-
-
 def event_data(action: t.Mapping[str, t.Any], message: str, agent_ids: t.Sequence[int],
                notification_ids: t.Sequence[int]) -> dict[str, t.Any]:
     """The ``data`` of a ``rule.notified`` event."""

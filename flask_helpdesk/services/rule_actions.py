@@ -4,12 +4,18 @@ Each action is ``{"type": ..., ...}``. Applying one calls the same service an
 agent's click calls, with the rule's :class:`SystemActor`, so every change is
 a history event naming the rule. Plugins add actions through the
 ``helpdesk_register_rule_actions`` hook.
+
+The texts of ``reply``, ``note``, ``notify`` and ``out_of_hours_reply`` are
+sandboxed Jinja templates with the placeholders of reply templates
+(``{{ customer.name }}``), checked when the rule is saved; the old
+``str.format`` placeholders (``{customer_name}``) are rewritten on the way in
+(:func:`upgrade_legacy`), and filling a text in is bounded (:func:`fill`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import string
+import re
 import typing as t
 
 from sqlalchemy import func
@@ -23,17 +29,32 @@ from ..models import agent_groups
 from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
 from ..models.ticket import UNSOLVED
+from . import _placeholders
 from . import _validate as v
 from . import rule_business_hours
 from ._uow import SystemActor
 from ._uow import record
 from ._uow import session
 
-#: Placeholders a reply or note may use.
-PLACEHOLDERS = ("customer_name", "ticket_id", "agent_name")
+#: Placeholders a reply, note or notification may use (those of reply
+#: templates, written the same way: ``{{ customer.name }}``).
+PLACEHOLDERS = _placeholders.PLACEHOLDERS
+
+#: The placeholders of rules saved before rule texts were templates, and what
+#: each is now. A text given with them (``{customer_name}``) is saved with the
+#: new ones (``{{ customer.name }}``); migration 0010 rewrote stored rules.
+LEGACY_PLACEHOLDERS = {"customer_name": "customer.name", "ticket_id": "ticket.id",
+                       "agent_name": "agent.name", "opens_at": "opens_at"}
 
 #: Longest text of a reply, note or notification action.
 TEXT_MAX = 20_000
+
+#: A single-brace placeholder: ``{name}``, ``{name!r}``, ``{name:>9}``.
+_SINGLE = re.compile(r"(?<!\{)\{\s*([A-Za-z_][\w.]*)\s*(![rsa])?(:[^{}]*)?\}(?!\})")
+
+
+class RuleTextError(ValidationError):
+    """A rule's text could not be filled in for a ticket; the rule is paused with it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,38 +71,83 @@ class Action:
     apply: t.Callable[[int, SystemActor, dict[str, t.Any]], None]
 
 
-def check_template(value: t.Any, placeholders: t.Sequence[str], key: str = "text") -> str:
-    """An action text whose ``{placeholders}`` are all among ``placeholders``.
+def upgrade_legacy(text: str) -> str:
+    """``text`` with its old single-brace placeholders written the new way.
 
-    :raises ValidationError: Not text, an unclosed brace, an unknown placeholder.
+    ``Hello {customer_name}`` becomes ``Hello {{ customer.name }}``; the rest
+    of the text is left as it is.
+
+    :raises ValidationError: Another single-brace name (``{name}``), or an old
+        placeholder with a format spec or a conversion (``{ticket_id:05}``):
+        placeholders take none.
+    """
+
+    def new(match: re.Match[str]) -> str:
+        name = LEGACY_PLACEHOLDERS.get(match.group(1))
+        if name is None:
+            raise ValidationError(_(
+                "Unknown placeholder {%(name)s}; use one of: %(known)s.", name=match.group(1),
+                known=", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)), field="actions")
+        if match.group(2) or match.group(3):
+            raise ValidationError(_(
+                "Placeholders take no format: write {{ %(name)s }} instead of %(old)s.",
+                name=name, old=match.group(0)), field="actions")
+        return "{{ " + name + " }}"
+
+    return _SINGLE.sub(new, text)
+
+
+def check_template(value: t.Any, key: str = "text", *,
+                   extra: t.Mapping[str, str] | None = None) -> str:
+    """An action text that is a template of known placeholders, old ones upgraded.
+
+    :param extra: Placeholders of this action besides :data:`PLACEHOLDERS`,
+        each with a sample value (``{"opens_at": "Monday 09:00"}``).
+    :raises ValidationError: Not text, too long, a syntax error, an unknown
+        placeholder, an old placeholder with a format spec.
     """
     text = v.text(value, key, max_length=TEXT_MAX)
     try:
-        names = {name for _lit, name, _spec, _conv in string.Formatter().parse(text)
-                 if name is not None}
-    except ValueError:
-        raise ValidationError(_("The text has an unclosed { or }; write {{ or }} for a brace."),
-                              field="actions") from None
-    unknown = sorted(names - set(placeholders))
-    if unknown:
-        raise ValidationError(
-            _("Unknown placeholder {%(name)s}; use one of: %(known)s.", name=unknown[0],
-              known=", ".join("{" + p + "}" for p in placeholders)), field="actions")
+        text = upgrade_legacy(text)
+        if len(text) > TEXT_MAX:
+            raise ValidationError(_("%(field)s is too long (%(length)d characters, at most"
+                                    " %(max)d).", field=key, length=len(text), max=TEXT_MAX),
+                                  field="actions")
+        _placeholders.check(text, field="actions", extra=extra)
+    except ValidationError as exc:
+        exc.field, exc.details = "actions", {**exc.details, "key": key}
+        raise
     return text
 
 
 def _template(action: dict[str, t.Any], key: str = "text") -> dict[str, t.Any]:
-    return {**action, key: check_template(action.get(key), PLACEHOLDERS, key)}
+    return {**action, key: check_template(action.get(key), key)}
+
+
+def fill(text: str, values: dict[str, t.Any], *, ticket_id: int) -> str:
+    """Fill an action text in with ``values`` (those of a reply template, and extras).
+
+    :raises RuleTextError: It cannot be filled in for this ticket (a value a
+        filter cannot take, more than 200,000 characters).
+    """
+    if "{" not in text:
+        return text
+    try:
+        return _placeholders.render(text, values)
+    except ValidationError as exc:
+        raise RuleTextError(_("The text cannot be filled in for ticket #%(id)s: %(error)s",
+                              id=ticket_id, error=exc.details.get("reason", exc.message)),
+                            field="actions") from None
 
 
 def render(text: str, ticket: Ticket, **extra: t.Any) -> str:
-    """Fill the placeholders of an action text for ``ticket`` (and ``extra`` ones)."""
-    return text.format_map({
-        "customer_name": ticket.customer.name if ticket.customer else "",
-        "ticket_id": ticket.id,
-        "agent_name": ticket.assignee.name if ticket.assignee else "",
-        **extra,
-    })
+    """Fill the placeholders of an action text for ``ticket`` (and ``extra`` ones).
+
+    ``ticket`` needs its customer (with identities), group and assignee loaded.
+
+    :raises RuleTextError: See :func:`fill`.
+    """
+    return fill(text, {**_placeholders.context(ticket, None), **extra}, ticket_id=ticket.id)
 
 
 def _fields(allowed: dict[str, t.Callable[[t.Any], t.Any]]) -> t.Callable[
@@ -246,8 +312,7 @@ def _notify_validate(action: dict[str, t.Any]) -> dict[str, t.Any]:
         raise ValidationError(_("Action %(type)s does not take %(field)s.",
                                 type=action["type"], field=unknown[0]), field="actions")
     out: dict[str, t.Any] = {
-        "type": "notify", "message": check_template(action.get("message"), PLACEHOLDERS,
-                                                    "message"),
+        "type": "notify", "message": check_template(action.get("message"), "message"),
         "to": v.one_of(action.get("to", "assignee"), "to", TARGETS)}
     email = action.get("email", True)
     if not isinstance(email, bool):
@@ -280,11 +345,10 @@ def _notify(ticket_id: int, actor: SystemActor, action: dict[str, t.Any]) -> Non
     from ..models import utcnow
     from . import notifications
     from ._uow import insert_ids
+    from .tickets import get_ticket
 
-    ticket = session().get_one(Ticket, ticket_id)
-    message = notifications.fill(action["message"], {
-        "customer_name": ticket.customer.name if ticket.customer else "",
-        "ticket_id": ticket.id, "agent_name": ticket.assignee.name if ticket.assignee else ""})
+    ticket = get_ticket(ticket_id, actor=actor)
+    message = render(action["message"], ticket)
     facts = notifications.TicketFacts(ticket.id, ticket.group_id, ticket.assignee_id)
     recipients = notifications.plan(action, [facts])[ticket.id]
     params = notifications.rows(recipients, ticket_id=ticket.id, message=message,

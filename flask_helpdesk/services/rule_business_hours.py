@@ -63,6 +63,9 @@ _now: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar(
 _rule: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "helpdesk_rule_id", default=None)
 
+#: The placeholder of the out-of-hours reply, with the value a text is tried with.
+OPENS_AT_SAMPLE = {"opens_at": "Monday 09:00"}
+
 #: The anchor of the ledger row of a calendar that has been closed for longer
 #: than the search horizon.
 EPOCH = dt.datetime(1970, 1, 1)
@@ -185,7 +188,6 @@ def _bound(anchor: ColumnElement[dt.datetime], calendar: BusinessCalendar, now: 
 def validate_action(action: dict[str, t.Any]) -> dict[str, t.Any]:
     """Check an ``out_of_hours_reply`` action: ``text``, optional ``calendar_id``, ``language``."""
     from ..extension import get_state
-    from .rule_actions import PLACEHOLDERS
     from .rule_actions import check_template
 
     unknown = sorted(set(action) - {"type", "text", "calendar_id", "language"})
@@ -193,7 +195,7 @@ def validate_action(action: dict[str, t.Any]) -> dict[str, t.Any]:
         raise ValidationError(_("Action %(type)s does not take %(field)s.",
                                 type=action["type"], field=unknown[0]), field="actions")
     out = {"type": action["type"],
-           "text": check_template(action.get("text"), (*PLACEHOLDERS, "opens_at"))}
+           "text": check_template(action.get("text"), extra=OPENS_AT_SAMPLE)}
     if action.get("calendar_id") is not None:
         out["calendar_id"] = referenced_calendar(action["calendar_id"], "actions")
     if action.get("language") is not None:

@@ -336,8 +336,8 @@ def default_rules() -> list[dict[str, t.Any]]:
          "when": {"type": "time", "since": "status_changed", "minutes": 24 * 60},
          "conditions": {"all": [pending]},
          "actions": [{"type": "reply", "text": str(_(
-             "Hello {customer_name}, we are waiting for your information on ticket"
-             " #{ticket_id}. Reply to this message to continue, or write to us if the"
+             "Hello {{ customer.name }}, we are waiting for your information on ticket"
+             " #{{ ticket.id }}. Reply to this message to continue, or write to us if the"
              " question is no longer relevant."))},
              {"type": "add_tags", "tags": ["reminded"]}]},
         {"name": str(_("Forget the reminder when the customer answers")),
@@ -359,8 +359,8 @@ def default_rules() -> list[dict[str, t.Any]]:
          "conditions": {"all": [{"field": "business_hours", "op": "outside", "value": None}]},
          "actions": [{"type": "out_of_hours_reply", "language": _locale(get_state()),
                       "text": str(_(
-                          "Hello {customer_name}, thank you for your message. Our team is"
-                          " away now; we are back {opens_at} and will answer you then."))}]},
+                          "Hello {{ customer.name }}, thank you for your message. Our team is"
+                          " away now; we are back {{ opens_at }} and will answer you then."))}]},
     ]
 
 

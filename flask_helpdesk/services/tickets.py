@@ -46,6 +46,23 @@ if t.TYPE_CHECKING:
 #: Longest tag name; tags are lower-case words of letters, digits, ``-``, ``_``.
 TAG_MAX = 50
 
+#: A subject as a JSON-schema ``pattern`` (the REST API's OpenAPI document):
+#: one line (no NUL, no line break of :meth:`str.splitlines`) with a
+#: character that is not a space. A subject becomes an email's ``Subject``.
+SUBJECT_PATTERN = r"^(?![\s\S]*[" + "".join(
+    f"\\u{ord(c):04x}" for c in "\x00" + v.LINE_BREAKS) + r"])[\s\S]*\S"
+
+
+def check_subject(value: object, field: str = "subject") -> str:
+    """A ticket's subject: text of one line, at most ``SUBJECT_MAX`` characters.
+
+    Ingest folds a subject's line breaks into spaces instead
+    (a line break becomes a space); what people type is refused.
+
+    :raises ValidationError: Not text, empty, too long, a line break or NUL.
+    """
+    return v.line(value, field, max_length=SUBJECT_MAX)
+
 
 @dataclasses.dataclass
 class TicketChanges:
@@ -130,7 +147,7 @@ def create_ticket(
     from .customers import get_customer
     from .messages import add_message
 
-    subject = v.text(subject, "subject", max_length=SUBJECT_MAX)
+    subject = check_subject(subject)
     status = v.one_of(status, "status", ("open", "pending", "on_hold"))
     with transaction() as s:
         customer = get_customer(customer_id)
@@ -172,7 +189,7 @@ def update_ticket(ticket_id: int, *, actor: Actor, changes: TicketChanges) -> Ti
                 _("Ticket #%(id)s was merged into #%(into)s; change that one.",
                   id=ticket.id, into=ticket.merged_into_id))
         if changes.subject is not v.UNSET:
-            subject = v.text(changes.subject, "subject", max_length=SUBJECT_MAX)
+            subject = check_subject(changes.subject)
             if subject != ticket.subject:
                 record(ticket, "ticket.updated", actor,
                        {"field": "subject", "old": ticket.subject, "new": subject})

@@ -142,7 +142,7 @@ def test_a_group_rule_in_portuguese(app) -> None:
         conditions={"all": [{"field": "group", "op": "is", "value": group.id},
                             {"field": "business_hours", "op": "outside", "value": None}]},
         actions=[{"type": "out_of_hours_reply", "language": "pt_BR",
-                  "text": "Olá {customer_name}, voltamos {opens_at}."}])
+                  "text": "Olá {{ customer.name }}, voltamos {{ opens_at }}."}])
     routed = ingest(mail(group="Suporte"))
     [sent] = _replies(routed.ticket_id)
     assert sent.text.startswith("Olá Carla, voltamos ") and sent.text.endswith(

@@ -9,6 +9,7 @@ may be regenerated instead.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import typing as t
 import uuid
 import warnings
@@ -280,5 +281,65 @@ def test_0009_keeps_quarantined_entries_as_fetched_mail(
             assert conn.execute(sa.text(
                 "SELECT source FROM helpdesk_quarantine ORDER BY id")).scalars().all() == [
                 "INBOX uid 4", "old.mbox#1"]
+        get_state(app).db.session.remove()
+        engine.dispose()
+
+
+def test_0010_rewrites_rule_texts_as_templates_that_fill_in_as_before(
+    fresh_url: t.Callable[[], str], tmp_path: t.Any,
+) -> None:
+    from flask_helpdesk.services import SYSTEM
+    from flask_helpdesk.services import automation
+    from flask_helpdesk.services import customers
+    from flask_helpdesk.services import messages
+    from flask_helpdesk.services import rules
+    from flask_helpdesk.services import tickets
+
+    json = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+    table = sa.table("helpdesk_rules", *[sa.column(n) for n in (
+        "id", "name", "trigger", "position", "enabled", "created_at", "updated_at")],
+        sa.column("when", json), sa.column("conditions", json), sa.column("actions", json))
+    old = [
+        {"type": "note", "text": "Hi {customer_name}, #{ticket_id:0100000} for {agent_name}."},
+        {"type": "note", "text": "{{literal}} {customer_name!r:>10} {{%x%}}"},
+        {"type": "notify", "message": "Stray { brace, kept {as} written"},
+        {"type": "add_tags", "tags": ["legacy"]},
+    ]
+    app = _app(fresh_url(), tmp_path)
+    with app.app_context():
+        engine = get_state(app).db.engine
+        _cli(app, "db", "upgrade", "0009_quarantine_imported")
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(
+                id=1, name="legacy", trigger="manual", position=1, enabled=False,
+                created_at=dt.datetime(2026, 12, 1), updated_at=dt.datetime(2026, 12, 1),
+                when={"type": "manual"}, conditions={}, actions=old))
+        _cli(app, "db", "upgrade")
+        with engine.connect() as conn:
+            new = conn.execute(sa.select(table.c.actions)).scalar_one()
+        assert new == [
+            {"type": "note", "text": "Hi {{ customer.name }}, #{{ ticket.id }} for"
+                                     " {{ agent.name }}."},
+            {"type": "note", "text": '{{ "{" }}literal} {{ customer.name }} {{ "{" }}%x%}'},
+            {"type": "notify", "message": 'Stray {{ "{" }} brace, kept {{ "{" }}as} written'},
+            {"type": "add_tags", "tags": ["legacy"]},
+        ]
+        carla = customers.create_customer(actor=SYSTEM, name="Carla",
+                                          identities=[("email", "c@example.org")])
+        tk = tickets.create_ticket(actor=SYSTEM, customer_id=carla.id, subject="Hi", text="x")
+        rule = rules.get_rule(1, actor=SYSTEM)
+        rules.validate_when(rule.when)  # still a rule the services accept
+        automation.apply_rule(automation.Spec.of(rule), tk.id)
+        notes = [m.text for m in messages.list_messages(tk.id, actor=SYSTEM) if m.kind == "note"]
+        assert notes == [f"Hi Carla, #{tk.id} for .", "{literal} Carla {%x%}"]
+        events = tickets.list_events(tk.id, actor=SYSTEM)
+        assert [e.data["message"] for e in events if e.type == "rule.notified"] == [
+            "Stray { brace, kept {as} written"]
+        assert rules.update_rule(1, actor=SYSTEM, changes=rules.RuleChanges(enabled=True))
+        _cli(app, "db", "downgrade", "0009_quarantine_imported", "--yes")
+        with engine.connect() as conn:
+            back = conn.execute(sa.select(table.c.actions)).scalar_one()
+        assert back[0]["text"] == "Hi {customer_name}, #{ticket_id} for {agent_name}."
+        assert back[2]["message"] == "Stray {{ brace, kept {{as}} written"
         get_state(app).db.session.remove()
         engine.dispose()

@@ -75,7 +75,7 @@ def test_patch_enables_and_delete_removes(team, login) -> None:
 def test_the_notify_action_takes_whom_and_email(team, login) -> None:
     client = login(team.manager)
     headers = _csrf(client)
-    action = {"type": "notify", "message": "Look at #{ticket_id}", "to": "agents",
+    action = {"type": "notify", "message": "Look at #{{ ticket.id }}", "to": "agents",
               "agent_ids": [team.anna.id], "email": False}
     body = {"name": "Tell Anna", "when": {"type": "manual"}, "actions": [action]}
     created = client.post(f"{API}/rules", json=body, headers=headers)

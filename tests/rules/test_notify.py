@@ -68,7 +68,7 @@ def _on_created(**action: t.Any) -> t.Any:
 
 
 def test_event_rule_notifies_the_assignee_in_their_tabs(app, socketio, team) -> None:
-    _on_created(message="{customer_name} wrote #{ticket_id} for {agent_name}")
+    _on_created(message="{{ customer.name }} wrote #{{ ticket.id }} for {{ agent.name }}")
     anna_tab, boris_tab = _tab(app, socketio, team.anna), _tab(app, socketio, team.boris)
     tk = ticket(team, group_id=team.support.id, assignee_id=team.anna.id)
     text = f"Carla Customer wrote #{tk.id} for Anna Agent"
@@ -145,7 +145,7 @@ def test_time_rule_notifies_a_batch_with_one_insert(app, socketio, team) -> None
     made = rule(name="stale", enabled=True, when={"type": "time", "since": "updated",
                                                   "minutes": 60},
                 actions=[{"type": "raise_priority"},
-                         {"type": "notify", "message": "#{ticket_id} waits", "to": "group"}])
+                         {"type": "notify", "message": "#{{ ticket.id }} waits", "to": "group"}])
     assert bulk.supports(automation.Spec.of(made))
     stale = [ticket(team, subject=f"Old {i}", group_id=team.support.id) for i in range(30)]
     for tk in stale:
@@ -189,7 +189,7 @@ class _Mailer:
 def test_the_email_job_runs_after_commit_and_calls_the_hook(app, team) -> None:
     mailer = _Mailer()
     get_state().pm.register(mailer, name="mailer")
-    _on_created(message="For {agent_name}")
+    _on_created(message="For {{ agent.name }}")
     workers = Workers(app)
     workers.start()
     try:

@@ -52,7 +52,7 @@ def test_pending_reminder_fires_once_per_episode(team, workers) -> None:
     rule(name="remind", enabled=True, when={"type": "time", "since": "status_changed",
                                             "minutes": 24 * 60},
          conditions={"all": [{"field": "status", "op": "is", "value": "pending"}]},
-         actions=[{"type": "reply", "text": "Hi {customer_name}, any news?"}])
+         actions=[{"type": "reply", "text": "Hi {{ customer.name }}, any news?"}])
     due, fresh = ticket(team, status="pending"), ticket(team, status="pending")
     age(due.id, hours=25)
     assert _tick(workers) == 1
@@ -74,7 +74,7 @@ def test_bulk_path_raises_priority_notes_and_queues_notifications(team, workers,
                                            "minutes": 3 * 24 * 60},
          conditions={"all": [{"field": "status", "op": "is", "value": "open"}]},
          actions=[{"type": "raise_priority"}, {"type": "note", "text": "Untouched 3 days"},
-                  {"type": "reply", "text": "Ticket #{ticket_id}: still on it."}])
+                  {"type": "reply", "text": "Ticket #{{ ticket.id }}: still on it."}])
     stale = [ticket(team, priority=p) for p in ("low", "urgent")]
     closed = ticket(team)
     tickets.update_ticket(closed.id, actor=SYSTEM, changes=TicketChanges(status="resolved"))
@@ -104,7 +104,8 @@ def test_bulk_path_on_many_tickets_changes_and_delivers_every_one(team, workers)
 
     rule(name="stale", enabled=True, when={"type": "time", "since": "updated", "minutes": 60},
          conditions={"all": [{"field": "status", "op": "is", "value": "open"}]},
-         actions=[{"type": "raise_priority"}, {"type": "reply", "text": "#{ticket_id}: on it."}])
+         actions=[{"type": "raise_priority"},
+                  {"type": "reply", "text": "#{{ ticket.id }}: on it."}])
     many = [ticket(team, subject=f"Help {i}", priority="low") for i in range(60)]
     for tk in many:
         age(tk.id, hours=2)

@@ -15,7 +15,7 @@ from flask_helpdesk.services import tickets
 def _notify_on_create(**action: t.Any) -> None:
     rules.create_rule(actor=SYSTEM, name="tell", enabled=True,
                       when={"type": "event", "on": "ticket.created"},
-                      actions=[{"type": "notify", "message": "Call {customer_name} back",
+                      actions=[{"type": "notify", "message": "Call {{ customer.name }} back",
                                 **action}])
 
 

@@ -114,7 +114,7 @@ def test_the_notify_row_chooses_whom_and_email(team: t.Any, browse: t.Any) -> No
     data = _form(manager, "/helpdesk/rules/new")
     assert 'name="a0_email" value="1" checked' in manager.get("/helpdesk/rules/new").text
     _set(data, {"name": "Tell them", "when_type": "event", "when_on": "ticket.created",
-                 "a0_type": "notify", "a0_text": "Look at #{ticket_id}", "a0_to": "agents",
+                 "a0_type": "notify", "a0_text": "Look at #{{ ticket.id }}", "a0_to": "agents",
                  "op": "save"})
     data.pop("a0_email", None)  # "also by email" unticked
     data.setlist("a0_agent_ids", [str(team.anna.id), "999"])
@@ -126,7 +126,7 @@ def test_the_notify_row_chooses_whom_and_email(team: t.Any, browse: t.Any) -> No
     data.setlist("a0_agent_ids", [str(team.anna.id), str(team.admin.id)])
     assert _post(manager, "/helpdesk/rules/new", data).status_code == 302
     made = rules.get_rule_by_name("Tell them", actor=SYSTEM)
-    assert made.actions == [{"type": "notify", "message": "Look at #{ticket_id}",
+    assert made.actions == [{"type": "notify", "message": "Look at #{{ ticket.id }}",
                              "to": "agents", "email": False,
                              "agent_ids": sorted([team.anna.id, team.admin.id])}]
     again = manager.get(f"/helpdesk/rules/{made.id}").text
@@ -153,7 +153,7 @@ def test_a_service_error_shows_at_its_row_and_keeps_what_was_typed(
         assert again[key] == data[key], key
     assert rules.list_rules(actor=SYSTEM) == []
     # An impossible condition goes to its row too; a bad delay to the "when".
-    _set(data, {"a1_text": "Hello {customer_name}", "c0_status": "spam", "c0_op": "in"})
+    _set(data, {"a1_text": "Hello {{ customer.name }}", "c0_status": "spam", "c0_op": "in"})
     page = _post(manager, "/helpdesk/rules/new", MultiDict([*data.items(multi=True),
                                                            ("c0_status", "open")]))
     assert page.status_code == 302
@@ -215,14 +215,14 @@ def test_the_form_round_trips_every_when_condition_and_action(team: t.Any, brows
         {"type": "assign", "strategy": "round_robin", "group_id": team.support.id},
         {"type": "assign", "strategy": "least_loaded", "group_id": team.billing.id},
         {"type": "add_tags", "tags": ["a", "b"]}, {"type": "remove_tags", "tags": ["c"]},
-        {"type": "reply", "text": "Hi {customer_name}"}, {"type": "note", "text": "Seen"},
+        {"type": "reply", "text": "Hi {{ customer.name }}"}, {"type": "note", "text": "Seen"},
         {"type": "send_template", "template_id": tpl.id},
-        {"type": "notify", "message": "Look at #{ticket_id}"},
-        {"type": "notify", "message": "For {agent_name}", "to": "agents",
+        {"type": "notify", "message": "Look at #{{ ticket.id }}"},
+        {"type": "notify", "message": "For {{ agent.name }}", "to": "agents",
          "agent_ids": [team.anna.id, team.manager.id], "email": False},
         {"type": "notify", "message": "Group", "to": "group"},
         {"type": "webhook", "url": "https://hooks.example.com/x"},
-        {"type": "out_of_hours_reply", "text": "Back {opens_at}", "calendar_id": cal.id,
+        {"type": "out_of_hours_reply", "text": "Back {{ opens_at }}", "calendar_id": cal.id,
          "language": "ru"},
     ]
     whens = [

@@ -209,7 +209,7 @@ def _form(rule: Rule | None, draft: form.Draft,
         templates=[tp for tp in templates.list_templates(actor=actor) if tp.shared],
         tag_names=[tag.name for tag in tags.list_tags(limit=500)],
         languages=get_state().config.languages,
-        channels=list(get_state().channels),
+        channels=list(get_state().channels), placeholders=rule_actions.PLACEHOLDERS,
     )
     return (body, error.http_status) if error else body
 

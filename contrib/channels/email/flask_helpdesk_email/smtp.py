@@ -86,6 +86,15 @@ class SmtpSettings:
                                 permanent=True) from None
 
 
+def one_line(value: str) -> str:
+    """A header text on one line: every line break (CR, LF, U+2028 and the other
+    separators of :meth:`str.splitlines`), with the spaces around it, becomes one
+    space, and NUL goes, so building the header never fails on a stored subject
+    or name."""
+    parts = (part.strip() for part in (value or "").replace("\x00", "").splitlines())
+    return " ".join(part for part in parts if part)
+
+
 def build_message(
     out: OutboundMessage, *, from_address: str, from_name: str = "",
     automatic: bool = False, ticket_token: str = "[#{id}]",
@@ -104,10 +113,11 @@ def build_message(
     msg = EmailMessage(policy=email.policy.SMTP)
     domain = from_address.rpartition("@")[2] or "localhost"
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg["From"] = email.utils.formataddr((from_name or out.author_name, from_address))
-    msg["To"] = email.utils.formataddr((out.recipient.name, out.recipient.value))
+    msg["From"] = email.utils.formataddr((one_line(from_name or out.author_name), from_address))
+    msg["To"] = email.utils.formataddr((one_line(out.recipient.name), out.recipient.value))
     token = ticket_token.format(id=out.ticket_id)
-    subject = out.subject if token in out.subject else f"{out.subject} {token}".strip()
+    subject = one_line(out.subject)
+    subject = subject if token in subject else f"{subject} {token}".strip()
     msg["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
     msg["Date"] = email.utils.formatdate(localtime=False)
     keys = [k for k in out.in_reply_to if k]
@@ -139,10 +149,11 @@ def build_notice(notice: AgentNotice, *, to: tuple[str, str], from_address: str,
     msg = EmailMessage(policy=email.policy.SMTP)
     domain = from_address.rpartition("@")[2] or "localhost"
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg["From"] = email.utils.formataddr((from_name or notice.actor_name, from_address))
-    msg["To"] = email.utils.formataddr(to)
+    msg["From"] = email.utils.formataddr((one_line(from_name or notice.actor_name),
+                                          from_address))
+    msg["To"] = email.utils.formataddr((one_line(to[0]), to[1]))
     token = ticket_token.format(id=notice.ticket_id)
-    msg["Subject"] = f"{token} {notice.ticket_subject or notice.message[:60]}".strip()
+    msg["Subject"] = one_line(f"{token} {notice.ticket_subject or notice.message[:60]}")
     msg["Date"] = email.utils.formatdate(localtime=False)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Helpdesk-Notification"] = str(notice.id)

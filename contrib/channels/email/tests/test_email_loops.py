@@ -75,7 +75,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _answering_rule(kind: str) -> None:
     """A rule that answers every new ticket automatically, with the ``kind`` action."""
     if kind == "reply":
-        action = {"type": "reply", "text": "Hello {customer_name}, we got it."}
+        action = {"type": "reply", "text": "Hello {{ customer.name }}, we got it."}
     elif kind == "send_template":
         template = templates.create_template(actor=SYSTEM, name="ack", shared=True,
                                              body="Hello {customer_name}, we got it.")
@@ -85,7 +85,7 @@ def _answering_rule(kind: str) -> None:
         calendars.create_calendar(actor=SYSTEM, name="Closed", timezone="UTC", is_default=True,
                                   periods=[{"weekday": WEEKDAYS[opens.weekday()],
                                             "start": "09:00", "end": "17:00"}])
-        action = {"type": "out_of_hours_reply", "text": "Hello {customer_name}, we got it."}
+        action = {"type": "out_of_hours_reply", "text": "Hello {{ customer.name }}, we got it."}
     rules.create_rule(actor=SYSTEM, name="Acknowledge", enabled=True,
                       when={"type": "event", "on": "message.received"}, actions=[action])
 

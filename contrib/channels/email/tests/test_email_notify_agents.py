@@ -48,7 +48,7 @@ def _anna_and_rule() -> t.Any:
                                user_id="1", role="admin")
     rules.create_rule(actor=SYSTEM, name="tell", enabled=True,
                       when={"type": "event", "on": "ticket.created"},
-                      actions=[{"type": "notify", "message": "{customer_name} needs you"}])
+                      actions=[{"type": "notify", "message": "{{ customer.name }} needs you"}])
     return anna
 
 

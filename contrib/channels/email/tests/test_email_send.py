@@ -116,3 +116,41 @@ def test_plain_smtp_only_to_loopback(mail_app: Flask, dovecot: Dovecot,
     reply = messages.reply(ticket.id, actor=agent, text="x")
     assert outbox.deliver(reply.id) == "failed"
     assert "loopback" in (_message(reply.id).last_error or "")
+
+
+def test_a_subject_stored_with_line_breaks_is_folded_and_the_reply_is_delivered(
+        mail_app: Flask, dovecot: Dovecot, smtp_sink: SmtpSink) -> None:
+    from flask_helpdesk.services import tickets
+
+    account, agent = _setup(dovecot, smtp_sink)
+    append(dovecot, mail("Printer broken"))
+    poll(account)
+    ticket = _one_ticket()
+    # Stored as PATCH /tickets/<id> could store it before subjects were checked.
+    with transaction():
+        tickets.get_ticket(ticket.id, actor=SYSTEM).subject = (
+            "Printer\r\nBcc: eve@evil.example\u2028 jam\x00 again\n")
+    reply = messages.reply(ticket.id, actor=agent, text="On it")
+    assert outbox.deliver(reply.id) == "sent"
+    assert _message(reply.id).last_error is None
+    [raw] = smtp_sink.received
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert sent["Subject"] == f"Re: Printer Bcc: eve@evil.example jam again [#{ticket.id}]"
+    assert sent["Bcc"] is None
+    assert smtp_sink.envelopes == [("help@example.test", ["dan@example.org"])]
+
+
+def test_a_mail_subject_with_encoded_line_breaks_is_one_line_on_the_ticket_and_the_reply(
+        mail_app: Flask, dovecot: Dovecot, smtp_sink: SmtpSink) -> None:
+    account, agent = _setup(dovecot, smtp_sink)
+    raw = mail("placeholder").replace(
+        b"Subject: placeholder", b"Subject: =?utf-8?q?Line_one=0D=0ABcc:_x=E2=80=A8two?=")
+    append(dovecot, raw)
+    poll(account)
+    ticket = _one_ticket()
+    assert ticket.subject == "Line one Bcc: x two"
+    reply = messages.reply(ticket.id, actor=agent, text="Hi")
+    assert outbox.deliver(reply.id) == "sent"
+    [sent] = smtp_sink.received
+    assert email.message_from_bytes(sent, policy=email.policy.default)["Subject"] == (
+        f"Re: Line one Bcc: x two [#{ticket.id}]")
