@@ -9,6 +9,10 @@ from html.parser import HTMLParser
 
 import nh3
 
+from flask_helpdesk.services.markup import URL_SCHEMES
+from flask_helpdesk.services.markup import filter_attribute
+from flask_helpdesk.services.markup import simplify_html
+
 _BLOCK = frozenset(
     "address article aside blockquote dd div dl dt fieldset figcaption figure footer form "
     "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody thead tfoot tr ul"
@@ -75,10 +79,17 @@ def html_to_text(markup: str) -> str:
 
     Scripts, styles and the head are dropped, block elements become line
     breaks, entities are decoded and ``<blockquote>`` content is prefixed
-    with ``>`` so that quoted history can be told from the new text.
+    with ``>`` so that quoted history can be told from the new text. The
+    markup is first rewritten by :func:`flask_helpdesk.services.markup.simplify_html`
+    (linear time whatever its nesting); all its text is kept.
 
     :param markup: HTML as received (need not be well-formed).
     """
+    return simplified_text(simplify_html(markup).html)
+
+
+def simplified_text(markup: str) -> str:
+    """:func:`html_to_text` of markup that :func:`simplify_html` wrote already."""
     parser = _TextExtractor()
     try:
         parser.feed(markup)
@@ -90,7 +101,6 @@ def html_to_text(markup: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
-_URL_SCHEMES = frozenset({"http", "https", "mailto", "tel", "cid", "data"})
 _ATTRIBUTES: dict[str, set[str]] = {
     "*": {"style", "title", "dir", "lang", "align", "width", "height"},
     "a": {"href"},
@@ -107,15 +117,27 @@ _TAGS = set(nh3.ALLOWED_TAGS) | {"font", "center"}
 def sanitize_html(markup: str) -> str:
     """Return ``markup`` made safe to show: scripts, handlers, forms removed.
 
-    ``cid:`` image sources are kept so that
-    :func:`rewrite_cid` can point them at stored attachments later.
+    The markup is first rewritten by
+    :func:`flask_helpdesk.services.markup.simplify_html` (elements nested
+    deeper than :data:`~flask_helpdesk.services.markup.MAX_DEPTH` are left
+    out, their text kept). Links and images keep only the
+    :data:`~flask_helpdesk.services.markup.URL_SCHEMES` (``http``, ``https``,
+    ``mailto``, ``tel``, ``cid``); a ``style`` that loads anything else goes.
+    ``cid:`` image sources are kept so that :func:`rewrite_cid` can point
+    them at stored attachments later.
     """
+    return sanitize_simplified(simplify_html(markup).html)
+
+
+def sanitize_simplified(markup: str) -> str:
+    """:func:`sanitize_html` of markup that :func:`simplify_html` wrote already."""
     return nh3.clean(
         markup,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
-        url_schemes=set(_URL_SCHEMES),
+        url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=filter_attribute,
     )
 
 
