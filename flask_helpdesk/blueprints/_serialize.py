@@ -105,7 +105,7 @@ def _html_simplified(row: Message) -> Json | None:
     value = (row.meta or {}).get("html_simplified")
     if not isinstance(value, dict):
         return None
-    return {key: int(value.get(key) or 0)
+    return {key: count if isinstance(count := value.get(key), int) and count > 0 else 0
             for key in ("elements_removed", "attributes_removed", "cut_at")}
 
 

@@ -82,6 +82,11 @@ _ATTR = re.compile(
     rf"(?P<name>[^{_SPACE}/>][^{_SPACE}/>=]*+)"
     rf"(?:[{_SPACE}]*+=[{_SPACE}]*+(?P<value>\"[^\"]*+\"?|'[^']*+'?|[^{_SPACE}>]*+))?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TAG_NAME = re.compile(r"[a-z][a-z0-9:._-]*")
+#: An attribute name as every sanitizer allow-list spells them.
+_NAME = re.compile(r"[a-z_:][-a-z0-9_:.]*")
+#: Attributes as this module (and the sanitizer) write them: `` name="value"``.
+_CANONICAL = re.compile(r'(?: [a-z_:][-a-z0-9_:.]*+(?:="[^"<]*+")?+)*+')
 
 _VOID = frozenset(
     "area base basefont bgsound br col embed frame hr image img input keygen link meta param"
@@ -136,6 +141,10 @@ _P = frozenset({"p"})
 #: Per start tag with implied end tags: whether it closes a ``<p>``, its group.
 _IMPLIED = {name: (name in _CLOSES_P, _SAME_GROUP.get(name))
             for name in _CLOSES_P | _SAME_GROUP.keys()}
+_IMPLIED_OR_VOID = _IMPLIED.keys() | _VOID
+#: Start tags whose only implied end tag closes an open one of their group (``<a>``, ``<td>``).
+_GROUP_ONLY = {name: group[0] for name, (closes_p, group) in _IMPLIED.items()
+               if group is not None and not closes_p and name not in _HEADINGS}
 _RAW_END: dict[str, re.Pattern[str]] = {}
 
 
@@ -270,21 +279,23 @@ class _Writer:
             self.attributes_removed += cached[1]
             return cached[0]
         before = self.attributes_removed
-        written = self.write_tag(name, attrs, slash)
+        if not slash and _CANONICAL.fullmatch(attrs) and attrs.count(" ") <= MAX_ATTRIBUTES:
+            written = f"<{name}{attrs}>"  # written so already (the sanitizer's output)
+        else:
+            written = self.write_tag(name, attrs, slash)
         self.tags[key] = (written, self.attributes_removed - before)
         return written
 
     def write_tag(self, name: str, attrs: str, slash: str) -> str:
         seen: dict[str, str] = {}
-        for match in _ATTR.finditer(attrs):
-            key = match["name"].lower()
-            if key in seen:
-                continue  # HTML5 keeps the first of the same name
+        for key, value in _ATTR.findall(attrs):
+            key = key.lower()
+            if key in seen or not _NAME.fullmatch(key):
+                continue  # HTML5 keeps the first of the same name; no sanitizer keeps odd ones
             if len(seen) >= MAX_ATTRIBUTES:
                 self.attributes_removed += 1
                 continue
-            value = match["value"]
-            if value is None:
+            if not value:
                 seen[key] = key
                 continue
             if value[:1] in ("'", '"'):
@@ -320,7 +331,9 @@ def simplify_html(markup: str) -> Simplified:
             end, name, attrs, close, other = match.groups()
             if other is not None or not close:
                 continue  # comments and the like; a tag cut by the end of the input
-            name = lower.get(name) or lower.setdefault(name, name.lower())
+            name = lower.get(name) or lower.setdefault(name, _tag_name(name))
+            if name == "-":
+                continue  # no element any sanitizer keeps: its text stays, as there
             if end:
                 if excess and name == excess[-1]:  # the common case of a deep stack
                     excess.pop()
@@ -344,7 +357,14 @@ def simplify_html(markup: str) -> Simplified:
                                       or name in _RCDATA):
                     restart = _raw(w, markup, pos, name, attrs)
                     break
-            if excess and not attrs.endswith("/") and name not in _VOID:
+            if not excess and len(stack) < MAX_DEPTH and (not attrs or attrs[-1] != "/") and (
+                    name not in _IMPLIED_OR_VOID
+                    or name in _GROUP_ONLY and _GROUP_ONLY[name].isdisjoint(stack)):
+                out.append(w.tag(name, attrs, ""))  # the common case: just open it
+                stack.append(name)
+                if name in _FOREIGN:
+                    w.foreign += 1
+            elif excess and not attrs.endswith("/") and name not in _VOID:
                 excess.append(name)
                 w.excess_names[name] = w.excess_names.get(name, 0) + 1
                 w.removed += 1
@@ -382,16 +402,27 @@ def _raw(w: _Writer, markup: str, pos: int, name: str, attrs: str) -> int:
     return end
 
 
+def _tag_name(raw: str) -> str:
+    """``raw`` in lower case; ``-`` for a name with quotes, ``<``, ``=`` or the like."""
+    name = raw.lower()
+    return name if _TAG_NAME.fullmatch(name) else "-"
+
+
 def _ends_in_value(attrs: str) -> bool:
     """Whether the ``/`` that ends ``attrs`` belongs to an unquoted value (``href=/x/``)."""
     last = None
     for match in _ATTR.finditer(attrs):
         last = match
-    return last is not None and last.end() == len(attrs) and last["value"] is not None
+    return last is not None and last.end() == len(attrs) and bool(last["value"])
+
+
+_SAFE_PREFIXES = ("https://", "http://", "cid:", "mailto:", "tel:", "/", "#")
 
 
 def url_allowed(url: str) -> bool:
     """Whether ``url`` (decoded) is relative or uses one of :data:`URL_SCHEMES`."""
+    if url.startswith(_SAFE_PREFIXES):
+        return True  # the usual case, said at once
     url = re.sub(r"[\x00-\x20\x7f]+", "", url).lower()
     scheme = re.match(r"([a-z][a-z0-9+.-]*):", url)
     return scheme is None or scheme.group(1) in URL_SCHEMES

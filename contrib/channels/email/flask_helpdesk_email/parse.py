@@ -26,7 +26,6 @@ from email.policy import Compat32
 from flask_helpdesk.channels import Identity
 from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.channels import InboundMessage
-from flask_helpdesk.services.markup import MAX_DEPTH
 from flask_helpdesk.services.markup import simplify_html
 from flask_helpdesk.services.messages import HTML_MAX
 
@@ -459,8 +458,8 @@ def _html_body(source: str) -> tuple[str, str | None, dict[str, int]]:
     are read (the core stores no more); nesting deeper than
     :data:`~flask_helpdesk.services.markup.MAX_DEPTH` is flattened, the text
     kept. Sanitized HTML longer than ``HTML_MAX`` (nh3 quotes and closes
-    what the sender did not) is cut at a tag. ``cut_at`` in the counts is
-    the length of HTML kept when some was cut.
+    what the sender did not, and adds ``rel`` to links) is cut before a
+    tag. ``cut_at`` in the counts is the length of HTML kept when some was cut.
     """
     if not source.strip():
         return "", None, {}
@@ -471,10 +470,10 @@ def _html_body(source: str) -> tuple[str, str | None, dict[str, int]]:
     notes.update(simple.summary())
     html = sanitize_simplified(simple.html)
     if len(html) > HTML_MAX:
-        # Room for the end tags that closing the cut elements adds.
-        cut = max(html.rfind("<", 0, HTML_MAX - 20 * MAX_DEPTH), 0)
-        html = sanitize_simplified(simplify_html(html[:cut]).html)
-        notes["cut_at"] = cut
+        # Cut before a tag: what is left is sanitized HTML whose last elements
+        # are not closed; the core closes them when it stores the message.
+        cut = max(html.rfind("<", 0, HTML_MAX + 1), 0)
+        html, notes["cut_at"] = html[:cut], cut
     return simple.html, html, notes
 
 
