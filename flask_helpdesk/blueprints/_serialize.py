@@ -100,6 +100,15 @@ def _full_text(row: Message) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _html_simplified(row: Message) -> Json | None:
+    """What simplifying the message's HTML left out, or ``None``."""
+    value = (row.meta or {}).get("html_simplified")
+    if not isinstance(value, dict):
+        return None
+    return {key: count if isinstance(count := value.get(key), int) and count > 0 else 0
+            for key in ("elements_removed", "attributes_removed", "cut_at")}
+
+
 def message(row: Message) -> Json:
     """A message; ``kind`` is ``inbound``, ``reply`` or ``note`` (internal)."""
     delivery = None
@@ -115,6 +124,7 @@ def message(row: Message) -> Json:
         "text": row.text,
         "full_text": _full_text(row),
         "html": row.html,
+        "html_simplified": _html_simplified(row),
         "created_at": iso(row.created_at),
         "attachments": [attachment(a) for a in row.attachments],
         "delivery": delivery,

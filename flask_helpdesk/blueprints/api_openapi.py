@@ -33,6 +33,8 @@ from ..models.ticket import PRIORITIES
 from ..models.ticket import STATUSES
 from ..models.ticket import SUBJECT_MAX
 from ..services.calendars import WEEKDAYS
+from ..services.markup import MAX_ATTRIBUTES
+from ..services.markup import MAX_DEPTH
 from ..services.tickets import SUBJECT_PATTERN
 from ..services.views import SORTS
 
@@ -182,6 +184,16 @@ def _response_schemas(state: HelpdeskState) -> Json:
             "html": {"type": ["string", "null"], "description": (
                 "Sanitized HTML, in full. Inline images are `cid:` references to the"
                 " `content_id` of an attachment of the message.")},
+            "html_simplified": _nullable(_object({
+                "elements_removed": {"type": "integer", "minimum": 0, "description": (
+                    f"Elements nested deeper than {MAX_DEPTH} levels, left out"
+                    " (their text kept).")},
+                "attributes_removed": {"type": "integer", "minimum": 0, "description": (
+                    f"Attributes past {MAX_ATTRIBUTES} on one element, left out.")},
+                "cut_at": {"type": "integer", "minimum": 0, "description": (
+                    "When the HTML was too long: how many characters were kept; else 0.")},
+            }, description="What was left out of the HTML before it was sanitized;"
+                           " null when nothing was.")),
             "created_at": DATETIME, "attachments": _array(_ref("Attachment")),
             "delivery": _nullable(_object({
                 "state": _enum(DELIVERY_STATES),

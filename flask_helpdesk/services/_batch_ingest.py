@@ -78,6 +78,7 @@ from .inbound import warn_reused
 from .messages import check_attachments
 from .messages import message_body
 from .messages import save_attachment
+from .messages import with_simplified
 from .search import touch
 
 if t.TYPE_CHECKING:
@@ -172,15 +173,18 @@ class _Checked:
     html: str | None
     #: The message whose external id this one reuses (stored, or planned in the batch).
     reused_of: int | _Stored | None = None
+    #: What simplifying its HTML left out (see :func:`message_body`).
+    simplified: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _checked(message: InboundMessage) -> _Checked:
     _check(message)
     check_attachments(message.attachments)
-    text, html = message_body(message.text, message.html, attachments=bool(message.attachments))
+    text, html, simplified = message_body(message.text, message.html,
+                                          attachments=bool(message.attachments))
     kind = message.sender.kind
     return _Checked(message, (kind, normalize_identity(kind, message.sender.value)),
-                    message.sender.name.strip()[:200], text, html)
+                    message.sender.name.strip()[:200], text, html, simplified=simplified)
 
 
 class _Customer:
@@ -600,7 +604,8 @@ class _Batch:
                 "ticket_id": p.ticket.id, "kind": "inbound", "channel": m.channel,
                 "account": m.account, "external_id": m.external_id,
                 "author_customer_id": c.id, "author_name": c.name, "text": p.checked.text,
-                "html": p.checked.html, "meta": stored_meta(m),
+                "html": p.checked.html,
+                "meta": with_simplified(stored_meta(m), p.checked.simplified),
                 "created_at": p.when,
                 "attempts": 0,
             })

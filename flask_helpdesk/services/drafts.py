@@ -38,6 +38,7 @@ from . import _validate as v
 from ._uow import Actor
 from ._uow import session
 from ._uow import transaction
+from .markup import simplify_html
 from .tickets import require_visible
 
 #: The history event a sent draft of each kind becomes.
@@ -175,7 +176,10 @@ def _body(text: object, html: object) -> tuple[str, str | None]:
 
 
 def _has_text(html: str | None) -> bool:
-    return bool(html) and bool(nh3.clean(html or "", tags=set()).replace("&nbsp;", "").strip())
+    if not html:
+        return False
+    text = nh3.clean(simplify_html(html).html, tags=set())  # linear whatever the nesting
+    return bool(text.replace("&nbsp;", "").strip())
 
 
 def _lock_against_sending(ticket_id: int, agent: Agent) -> None:

@@ -40,6 +40,10 @@ from ._uow import Actor
 from ._uow import record
 from ._uow import session
 from ._uow import transaction
+from .markup import URL_SCHEMES
+from .markup import Simplified
+from .markup import filter_attribute
+from .markup import simplify_html
 from .permissions import require_role
 from .search import touch
 from .tickets import get_ticket
@@ -55,21 +59,34 @@ TEXT_MAX = 200_000
 HTML_MAX = 1_000_000
 
 
-def sanitize_html(html: str) -> str:
-    """Remove scripts, event handlers and anything unsafe (nh3, an allow-list).
+def clean_html(html: str) -> Simplified:
+    """Sanitize ``html``, and say what was simplified first.
 
-    ``cid:`` image sources stay so inline images can be resolved.
+    The markup is first rewritten by :func:`~flask_helpdesk.services.markup.simplify_html`
+    (linear time: elements nested deeper than
+    :data:`~flask_helpdesk.services.markup.MAX_DEPTH` are left out, their
+    text kept), then sanitized with nh3 (an allow-list): scripts, event
+    handlers and anything unsafe go; links and images keep only the
+    :data:`~flask_helpdesk.services.markup.URL_SCHEMES` (``cid:`` sources stay
+    so inline images can be resolved).
+
+    :return: The sanitized HTML, with the counts of what was left out.
     """
-    return nh3.clean(
-        html, url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    simple = simplify_html(html)
+    return dataclasses.replace(simple, html=nh3.clean(
+        simple.html, url_schemes=set(URL_SCHEMES), link_rel="noopener noreferrer nofollow",
+        attribute_filter=filter_attribute))
+
+
+def sanitize_html(html: str) -> str:
+    """Remove scripts, event handlers and anything unsafe (see :func:`clean_html`)."""
+    return clean_html(html).html
 
 
 def html_to_text(html: str) -> str:
     """A plain-text rendering of sanitized HTML, for search and previews."""
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>|</h\d>", "\n", html)
-    text = nh3.clean(text, tags=set())
+    text = nh3.clean(simplify_html(text).html, tags=set())
     import html as _html
 
     return re.sub(r"\n{3,}", "\n\n", _html.unescape(text)).strip()
@@ -152,7 +169,16 @@ def store_attachments(message: Message, files: t.Sequence[InboundAttachment]) ->
     return stored
 
 
-def message_body(text: str, html: str | None, *, attachments: bool) -> tuple[str, str | None]:
+class Body(t.NamedTuple):
+    """The text and sanitized HTML a message is stored with (see :func:`message_body`)."""
+
+    text: str
+    html: str | None
+    #: What simplifying the HTML left out (``meta["html_simplified"]``); empty when nothing.
+    simplified: dict[str, int]
+
+
+def message_body(text: str, html: str | None, *, attachments: bool) -> Body:
     """The text and sanitized HTML a message is stored with.
 
     Without text, the text is rendered from the HTML.
@@ -161,16 +187,27 @@ def message_body(text: str, html: str | None, *, attachments: bool) -> tuple[str
     :raises ValidationError: Too long, or empty.
     """
     text = v.text(text or "", "text", max_length=TEXT_MAX, required=False)
-    clean_html = None
+    clean, simplified = None, {}
     if html:
         if not isinstance(html, str) or len(html) > HTML_MAX:
             raise ValidationError(_("html must be text of at most %(max)d characters.",
                                     max=HTML_MAX), field="html")
-        clean_html = sanitize_html(html)
-        text = text or html_to_text(clean_html)
+        result = clean_html(html)
+        clean, simplified = result.html, result.summary()
+        text = text or html_to_text(clean)
     if not text and not attachments:
         raise ValidationError(_("The message is empty."), field="text")
-    return text, clean_html
+    return Body(text, clean, simplified)
+
+
+def with_simplified(meta: dict[str, t.Any], simplified: dict[str, int]) -> dict[str, t.Any]:
+    """``meta`` with ``html_simplified`` when the HTML was simplified.
+
+    A channel that simplified the HTML itself (and noted it) keeps its note.
+    """
+    if simplified and "html_simplified" not in meta:
+        meta = {**meta, "html_simplified": simplified}
+    return meta
 
 
 def _size(n: int) -> str:
@@ -185,12 +222,13 @@ def add_message(
     | None = None,
 ) -> Message:
     """Add a message to ``ticket`` inside the current transaction (for services)."""
-    text, clean_html = message_body(text, html, attachments=bool(attachments))
+    text, clean, simplified = message_body(text, html, attachments=bool(attachments))
     now = utcnow()
     message = Message(
         ticket_id=ticket.id, kind=kind, channel=channel or ticket.channel,
         account=ticket.account if account is None else account, external_id=external_id,
-        text=text, html=clean_html, meta=dict(meta or {}), created_at=created_at or now,
+        text=text, html=clean, meta=with_simplified(dict(meta or {}), simplified),
+        created_at=created_at or now,
         attempts=0,
     )
     if isinstance(actor, Agent):

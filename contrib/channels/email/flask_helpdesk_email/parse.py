@@ -27,6 +27,8 @@ from email.policy import Compat32
 from flask_helpdesk.channels import Identity
 from flask_helpdesk.channels import InboundAttachment
 from flask_helpdesk.channels import InboundMessage
+from flask_helpdesk.services.markup import simplify_html
+from flask_helpdesk.services.messages import HTML_MAX
 
 from . import _flags
 from ._charsets import codec_for
@@ -37,8 +39,8 @@ from ._charsets import raw_bytes
 from ._charsets import repair_words
 from ._charsets import storable
 from .html import cid_references
-from .html import html_to_text
-from .html import sanitize_html
+from .html import sanitize_simplified
+from .html import simplified_text
 from .reply import split_reply
 
 #: Header values are cut to this many characters before decoding, so that a
@@ -470,12 +472,12 @@ class _Parser:
         references = self.ids("References")[-MAX_THREAD_IDS:]
         self.visit(msg, raw=self.parsed)
         html_source = "\n".join(self.html)
+        simple, html, simplified = _html_body(html_source)
         full_text = "\n\n".join(
             p.replace("\r\n", "\n").strip("\n") for p in self.plain if p.strip())
-        if not full_text and html_source:
-            full_text = html_to_text(html_source)
+        if not full_text and simple:
+            full_text = simplified_text(simple)
         full_text = full_text.replace("\r\n", "\n")
-        html = sanitize_html(html_source) if html_source.strip() else None
         attachments = self.mark_inline(html_source)
         flags = _flags.classify(msg, subject, sender.value, self.warnings)
         spam = _flags.spam_score(msg, self.raw, self.warnings)
@@ -504,6 +506,8 @@ class _Parser:
             "full_text": full_text,
             "parse_warnings": list(dict.fromkeys(self.warnings)),
         }
+        if simplified:
+            meta["html_simplified"] = simplified
         meta = _storable_tree(meta)
         thread = [i for i in dict.fromkeys([*in_reply_to, *reversed(references)]) if i != own]
         return InboundMessage(
@@ -543,6 +547,32 @@ class _Parser:
 
 
 # -- helpers -----------------------------------------------------------------
+
+
+def _html_body(source: str) -> tuple[str, str | None, dict[str, int]]:
+    """The HTML body simplified, then sanitized, and what was left out of it.
+
+    The first :data:`~flask_helpdesk.services.messages.HTML_MAX` characters
+    are read (the core stores no more); nesting deeper than
+    :data:`~flask_helpdesk.services.markup.MAX_DEPTH` is flattened, the text
+    kept. Sanitized HTML longer than ``HTML_MAX`` (nh3 quotes and closes
+    what the sender did not, and adds ``rel`` to links) is cut before a
+    tag. ``cut_at`` in the counts is the length of HTML kept when some was cut.
+    """
+    if not source.strip():
+        return "", None, {}
+    notes: dict[str, int] = {}
+    if len(source) > HTML_MAX:
+        source, notes["cut_at"] = source[:HTML_MAX], HTML_MAX
+    simple = simplify_html(source)
+    notes.update(simple.summary())
+    html = sanitize_simplified(simple.html)
+    if len(html) > HTML_MAX:
+        # Cut before a tag: what is left is sanitized HTML whose last elements
+        # are not closed; the core closes them when it stores the message.
+        cut = max(html.rfind("<", 0, HTML_MAX + 1), 0)
+        html, notes["cut_at"] = html[:cut], cut
+    return simple.html, html, notes
 
 
 def _fallback(raw: bytes, account: str, warnings: list[str]) -> InboundMessage:
