@@ -18,7 +18,9 @@ import time
 import typing as t
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask.cli import ScriptInfo
 from flask.cli import with_appcontext
 
 from .errors import HelpdeskError
@@ -26,6 +28,7 @@ from .extension import get_state
 from .i18n import _
 
 if t.TYPE_CHECKING:
+    from flask import Flask
     from sqlalchemy.engine import Engine
 
     from .models import Group
@@ -43,7 +46,7 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:@/\s]*:)[^@/\
 
 def make_cli() -> click.Group:
     """A fresh ``helpdesk`` group for one app (plugins add to it)."""
-    cli = AppGroup("helpdesk", help="Manage the helpdesk.", callback=_settle_startup)
+    cli = AppGroup("helpdesk", help="Manage the helpdesk.", callback=_before_command)
     cli.add_command(db)
     cli.add_command(worker_command)
     cli.add_command(create_agent)
@@ -62,8 +65,30 @@ def make_cli() -> click.Group:
 
 _exit_freeze_registered = False
 
+#: Commands that run before ``flask helpdesk db upgrade``; every other one,
+#: plugins' included, needs the helpdesk tables at their revision.
+WITHOUT_TABLES = frozenset({"db", "config", "plugins", "worker", "scheduler"})
+
 
 @click.pass_context
+def _before_command(ctx: click.Context) -> None:
+    _settle_startup(ctx)
+    if ctx.invoked_subcommand in WITHOUT_TABLES or ctx.invoked_subcommand is None:
+        return
+    if current_app:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    else:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        problem = get_state(app).schema.problem(log_it=False)
+    if problem is not None:
+        message = problem.message()
+        if problem.detail:
+            message = _("The helpdesk database cannot be reached: %(error)s",
+                        error=problem.detail)
+        raise click.ClickException(message)
+
+
 def _settle_startup(ctx: click.Context) -> None:
     """Keep the cyclic garbage collector off what start-up built, while a command runs.
 
