@@ -234,7 +234,7 @@ def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundM
     return intake.prepare(raw, account=found, settings=accounts.account_config(found)).message
 
 
-@hookimpl
+@hookimpl(optionalhook=True)  # a core without `flask helpdesk doctor` still loads the plugin
 def helpdesk_doctor(helpdesk: t.Any) -> list[tuple[str, str]]:
     """``flask helpdesk doctor``: each email account's settings, and the notify account."""
     from . import doctor
