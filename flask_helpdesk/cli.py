@@ -18,7 +18,9 @@ import time
 import typing as t
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask.cli import ScriptInfo
 from flask.cli import with_appcontext
 
 from .errors import HelpdeskError
@@ -26,8 +28,10 @@ from .extension import get_state
 from .i18n import _
 
 if t.TYPE_CHECKING:
+    from flask import Flask
     from sqlalchemy.engine import Engine
 
+    from .models import Agent
     from .models import Group
     from .state import HelpdeskState
 
@@ -43,10 +47,12 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:@/\s]*:)[^@/\
 
 def make_cli() -> click.Group:
     """A fresh ``helpdesk`` group for one app (plugins add to it)."""
-    cli = AppGroup("helpdesk", help="Manage the helpdesk.", callback=_settle_startup)
+    cli = AppGroup("helpdesk", help="Manage the helpdesk.", callback=_before_command)
     cli.add_command(db)
     cli.add_command(worker_command)
     cli.add_command(create_agent)
+    cli.add_command(create_token)
+    cli.add_command(doctor_command)
     cli.add_command(config_command)
     cli.add_command(plugins_command)
     cli.add_command(outbox_group)
@@ -62,8 +68,30 @@ def make_cli() -> click.Group:
 
 _exit_freeze_registered = False
 
+#: Commands that run before ``flask helpdesk db upgrade``; every other one,
+#: plugins' included, needs the helpdesk tables at their revision.
+WITHOUT_TABLES = frozenset({"db", "doctor", "config", "plugins", "worker", "scheduler"})
+
 
 @click.pass_context
+def _before_command(ctx: click.Context) -> None:
+    _settle_startup(ctx)
+    if ctx.invoked_subcommand in WITHOUT_TABLES or ctx.invoked_subcommand is None:
+        return
+    if current_app:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    else:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        problem = get_state(app).schema.problem(log_it=False)
+    if problem is not None:
+        message = problem.message()
+        if problem.detail:
+            message = _("The helpdesk database cannot be reached: %(error)s",
+                        error=problem.detail)
+        raise click.ClickException(message)
+
+
 def _settle_startup(ctx: click.Context) -> None:
     """Keep the cyclic garbage collector off what start-up built, while a command runs.
 
@@ -371,6 +399,77 @@ def _group(name: str, create: bool) -> Group:
     raise click.ClickException(_(
         "No group named %(name)s (known: %(known)s); add --create-groups to create it.",
         name=name, known=known))
+
+
+@click.command("create-token")
+@click.argument("agent")
+@click.option("--name", default="cli", show_default=True,
+              help="What the token is for, shown in its agent's token list.")
+@with_appcontext
+def create_token(agent: str, name: str) -> None:
+    """Create an API token for AGENT (an agent id, or an email address) and print it once.
+
+    The secret goes to standard output alone, so a script can keep it:
+    TOKEN=$(flask helpdesk create-token ada@example.com).
+    """
+    from .services import SYSTEM
+    from .services import agents
+
+    found = _find_agent(agent)
+    if not found.active:
+        raise click.ClickException(_(
+            "Agent %(name)s is deactivated: a token of theirs would not work.",
+            name=found.name))
+    try:
+        token, secret = agents.create_token(actor=SYSTEM, agent_id=found.id, name=name)
+    except HelpdeskError as exc:
+        raise _fail(exc) from None
+    path = f"{get_state().config.url_prefix}/api/v1/tokens/{token.id}"
+    click.echo(_("Created API token %(id)s (%(name)s) for %(agent)s. It is shown only now;"
+                 " revoke it with DELETE %(path)s.", id=token.id, name=token.name,
+                 agent=found.name, path=path), err=True)
+    click.echo(secret)
+
+
+def _find_agent(ref: str) -> Agent:
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from .models import Agent
+    from .services import agents
+
+    agent: Agent | None = None
+    if ref.isascii() and ref.isdigit():
+        agent = get_state().db.session.get(Agent, int(ref))
+    elif "@" in ref:
+        agent = get_state().db.session.scalar(
+            select(Agent).where(func.lower(Agent.email) == ref.lower()))
+    if agent is None:
+        known = ", ".join(f"{a.id} {a.email or a.name}" for a in agents.list_agents()[:10])
+        raise click.ClickException(_(
+            "No agent %(ref)s: give an agent id or email address (agents: %(known)s).",
+            ref=ref, known=known or "-"))
+    return agent
+
+
+# ------------------------------------------------------------------- doctor
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check the setup: database, broker, Redis, plugins, secrets; say what to do."""
+    from .doctor import run_checks
+
+    findings = run_checks(get_state())
+    words = {"ok": "OK", "warn": "WARN", "fail": "FAIL"}
+    for level, text in findings:
+        click.echo(f"{words[level]:<5} {text}")
+    failed = sum(level == "fail" for level, _text in findings)
+    warned = sum(level == "warn" for level, _text in findings)
+    click.echo(_("FAIL: %(failed)d, WARN: %(warned)d.", failed=failed, warned=warned))
+    if failed:
+        raise SystemExit(1)
 
 
 # ------------------------------------------------------------------- config

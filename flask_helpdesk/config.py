@@ -10,6 +10,7 @@ effective values), adds the defaults that plugins declare through
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import typing as t
 from types import MappingProxyType
 
@@ -184,6 +185,27 @@ def apply_defaults(app: Flask, extra: t.Mapping[str, t.Any] = MappingProxyType({
                 f"Plugin config key {key!r} must start with 'HELPDESK_<PLUGIN>_'."
             )
         app.config.setdefault(key, value)
+
+
+def unknown_keys(
+    config: t.Mapping[str, t.Any], known: t.Iterable[str],
+) -> list[tuple[str, str | None]]:
+    """The ``HELPDESK_*`` keys of ``config`` that nothing reads, with the closest known key.
+
+    :param config: The app's configuration.
+    :param known: The core's keys and the keys plugins declared through
+        ``helpdesk_config_defaults``.
+    :return: ``(key, closest or None)`` pairs, sorted by key.
+    """
+    known = set(known)
+    prefix = len("HELPDESK_")
+    # Compared without the prefix every key shares, which would make any key "close".
+    names = {key[prefix:]: key for key in known}
+    out = []
+    for key in sorted(k for k in config if k.startswith("HELPDESK_") and k not in known):
+        close = difflib.get_close_matches(key[prefix:], sorted(names), n=1, cutoff=0.6)
+        out.append((key, names[close[0]] if close else None))
+    return out
 
 
 def read_config(app: Flask) -> HelpdeskConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from flask import Flask
@@ -24,6 +25,8 @@ if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
     from .models import Agent
+
+log = logging.getLogger("flask_helpdesk")
 
 #: Key of the state in ``app.extensions``.
 EXTENSION_KEY = "helpdesk"
@@ -90,8 +93,11 @@ class Helpdesk:
             trace=app.config["HELPDESK_TRACE_HOOKS"],
             extra=self.plugins,
         )
+        known = set(_config.DEFAULTS)
         for defaults in pm.hook.helpdesk_config_defaults():
             _config.apply_defaults(app, defaults)
+            known.update(defaults)
+        _warn_setup(app, known)
         config = _config.read_config(app)
         _check_bind_key(app, self.db, config.database_bind_key)
         _bind_metadata(config.database_bind_key)
@@ -148,6 +154,18 @@ class Helpdesk:
         """
         self._agent_loader = fn
         return fn
+
+
+def _warn_setup(app: Flask, known: set[str]) -> None:
+    """Log what will not work as the host expects: unknown keys, no ``SECRET_KEY``."""
+    for key, close in _config.unknown_keys(app.config, known):
+        hint = f"did you mean {close}?" if close else "see `flask helpdesk config`."
+        log.warning("%s is not a setting of the helpdesk or of its plugins and is ignored:"
+                    " %s", key, hint)
+    if not app.secret_key:
+        log.warning("the app has no SECRET_KEY: agents cannot log in, and helpdesk pages"
+                    " answer 503 until one is set (e.g. FLASK_SECRET_KEY=<a long random"
+                    " string>)")
 
 
 def _check_bind_key(app: Flask, db: SQLAlchemy, bind_key: str | None) -> None:

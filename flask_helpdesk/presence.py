@@ -184,7 +184,10 @@ def make_presence_store(url: str | None) -> PresenceStore:
     if not url or url == "memory":
         return MemoryPresence()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        import redis
+        from .tasks import needs_extra
+
+        with needs_extra("redis", "HELPDESK_PRESENCE_URL", url):
+            import redis
 
         return RedisPresence(redis.Redis.from_url(url))
     raise RuntimeError(f"HELPDESK_PRESENCE_URL must be 'memory' or a redis:// URL, not {url!r}.")

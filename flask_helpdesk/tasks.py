@@ -23,6 +23,8 @@ is due or stuck.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import logging
 import threading
 import typing as t
@@ -194,7 +196,8 @@ JOBS: dict[str, tuple[t.Callable[..., None], dict[str, t.Any]]] = {
 def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
     """Build the broker for ``url``; the flag says whether to run a worker in-process.
 
-    :raises RuntimeError: The URL names no supported broker.
+    :raises RuntimeError: The URL names no supported broker, or the client
+        library of its kind is not installed (the message names the extra).
     """
     if url in (None, "", "embedded"):
         return StubBroker(), True
@@ -202,17 +205,54 @@ def make_broker(url: str | None) -> tuple[dramatiq.Broker, bool]:
         return StubBroker(), False
     assert url is not None
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from dramatiq.brokers.redis import RedisBroker
+        with needs_extra("redis", "HELPDESK_BROKER_URL", url):
+            from dramatiq.brokers.redis import RedisBroker
 
         return RedisBroker(url=url), False  # type: ignore[no-untyped-call]
     if url.startswith(("amqp://", "amqps://")):
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+        with needs_extra("rabbitmq", "HELPDESK_BROKER_URL", url):
+            from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
         return RabbitmqBroker(url=url), False
     raise RuntimeError(
-        f"HELPDESK_BROKER_URL={url!r} is not supported: use 'embedded', 'stub',"
+        f"HELPDESK_BROKER_URL={_scheme(url)!r} is not supported: use 'embedded', 'stub',"
         " a redis:// URL or an amqp:// URL."
     )
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] + "://..." if "://" in url else url
+
+
+@contextlib.contextmanager
+def needs_extra(extra: str, key: str, url: str) -> t.Iterator[None]:
+    """Turn a missing client library into a RuntimeError naming the extra to install."""
+    try:
+        yield
+    except ImportError as exc:
+        raise RuntimeError(
+            f"{key}={_scheme(url)!r} needs the {extra!r} extra, which is not installed"
+            f" ({exc}): pip install \"flask-helpdesk[{extra}]\"."
+        ) from exc
+
+
+def _unless_not_set_up(fn: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """Skip the job while the helpdesk tables are missing or outdated.
+
+    The check logs the problem once (no traceback per job); nothing is lost:
+    replies stay queued in the outbox and the sweeper and the tick send their
+    jobs again once ``flask helpdesk db upgrade`` has run.
+    """
+
+    @functools.wraps(fn)
+    def job(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        from .extension import get_state
+
+        if get_state().schema.problem() is not None:
+            return None
+        return fn(*args, **kwargs)
+
+    return job
 
 
 class Sweeper:
@@ -246,9 +286,10 @@ class Sweeper:
         while True:
             try:
                 self.jobs.actors[self.job].send()
-            except Exception:
+            except Exception as exc:
                 # A broker outage must not kill the sweeper: try again next time.
-                log.exception("could not send the periodic job %s", self.job)
+                log.warning("could not send the periodic job %s (%s: %s); trying again"
+                            " in %s s", self.job, type(exc).__name__, exc, self.interval)
             if self._stop.wait(self.interval):
                 return
 
@@ -345,7 +386,7 @@ class Jobs:
         declare = dramatiq.actor(
             actor_name=ACTOR_PREFIX + name, queue_name=QUEUE, broker=self.broker, **options
         )
-        self.actors[name] = declare(fn)
+        self.actors[name] = declare(_unless_not_set_up(fn))
 
     # ------------------------------------------------------------- sending
 

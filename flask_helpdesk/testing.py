@@ -74,8 +74,11 @@ def make_app(
 def create_tables(app: Flask) -> None:
     """Create the helpdesk tables directly from the models (tests only).
 
-    Real deployments run ``flask helpdesk db upgrade``.
+    The head revision is recorded as ``flask helpdesk db upgrade`` would, so
+    the helpdesk serves these tables. Real deployments run ``flask helpdesk
+    db upgrade``.
     """
+    from .migrations import stamp_head
     from .models import metadata
     from .schema import create_search_index
 
@@ -83,6 +86,7 @@ def create_tables(app: Flask) -> None:
     engine = state.db.engines[state.config.database_bind_key]
     metadata.create_all(engine)
     create_search_index(engine)
+    stamp_head(engine)
 
 
 class EventRecorder:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -223,3 +225,58 @@ def test_unknown_bind_key_names_sqlalchemy_binds(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
         make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",
                  config={"HELPDESK_DATABASE_BIND_KEY": "nowhere"})
+
+
+def test_misspelled_config_key_is_logged_naming_the_closest_key(
+    tmp_path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_helpdesk_email import plugin as email
+
+    config = {"HELPDESK_BROKR_URL": "redis://localhost", "HELPDESK_EMAIL_POLL_INTERVALL": 5,
+              "HELPDESK_ZZZ": 1, "HELPDESK_EMAIL_POLL_INTERVAL": 30}
+    with caplog.at_level(logging.WARNING, logger="flask_helpdesk"):
+        app = make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}", config=config,
+                       plugins=[email])
+    get_state(app).jobs.stop()
+    assert [r.getMessage() for r in caplog.records] == [
+        "HELPDESK_BROKR_URL is not a setting of the helpdesk or of its plugins and is ignored:"
+        " did you mean HELPDESK_BROKER_URL?",
+        "HELPDESK_EMAIL_POLL_INTERVALL is not a setting of the helpdesk or of its plugins and is"
+        " ignored: did you mean HELPDESK_EMAIL_POLL_INTERVAL?",
+        "HELPDESK_ZZZ is not a setting of the helpdesk or of its plugins and is ignored: see"
+        " `flask helpdesk config`.",
+    ]
+
+
+@pytest.mark.parametrize(("url", "missing", "extra"), [
+    ("redis://:pw@localhost:6379/0", "redis", "redis"),
+    ("amqp://guest:pw@localhost:5672/", "pika", "rabbitmq"),
+])
+def test_broker_without_its_client_library_names_the_extra(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, url: str, missing: str, extra: str,
+) -> None:
+    import sys
+
+    # As if the extra were not installed: importing its client library fails.
+    monkeypatch.setitem(sys.modules, missing, None)
+    for name in [m for m in sys.modules if m.startswith("dramatiq.brokers.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(RuntimeError) as info:
+        make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",
+                 config={"HELPDESK_BROKER_URL": url})
+    message = str(info.value)
+    assert message.startswith(f"HELPDESK_BROKER_URL='{url.split('://')[0]}://...' needs the"
+                              f" '{extra}' extra, which is not installed")
+    assert message.endswith(f'pip install "flask-helpdesk[{extra}]".')
+    assert "pw" not in message
+
+
+def test_presence_in_redis_without_the_client_library_names_the_extra(
+    tmp_path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(RuntimeError, match=r'pip install "flask-helpdesk\[redis\]"'):
+        make_app(database_uri=f"sqlite:///{tmp_path / 'x.db'}",
+                 config={"HELPDESK_PRESENCE_URL": "redis://localhost:6379/1"})

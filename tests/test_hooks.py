@@ -106,6 +106,20 @@ def test_hook_helpdesk_register_commands(app_factory) -> None:
     assert result.output == "hello from plugin\n"
 
 
+def test_hook_helpdesk_doctor(app_factory) -> None:
+    class P:
+        @hookimpl
+        def helpdesk_doctor(self, helpdesk) -> list[tuple[str, str]]:
+            assert helpdesk is get_state()
+            return [("ok", "crm: the API answers."), ("warn", "crm: no webhook: set one.")]
+
+    app = app_factory(plugins=[P()])
+    result = app.test_cli_runner().invoke(args=["helpdesk", "doctor"])
+    lines = result.output.splitlines()
+    assert "OK    crm: the API answers." in lines
+    assert "WARN  crm: no webhook: set one." in lines
+
+
 def test_hook_helpdesk_register_channels(app_factory) -> None:
     app = app_factory(plugins=[RecordingChannel()])
     assert get_state(app).channels == {"test": "Test", "web": "Web"}

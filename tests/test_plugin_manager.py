@@ -94,3 +94,22 @@ def test_plugin_config_key_without_prefix_is_refused(app_factory) -> None:
 
     with pytest.raises(RuntimeError, match="HELPDESK_"):
         app_factory(plugins=[Bad()])
+
+
+def test_list_plugins_names_the_distribution_of_each_plugin() -> None:
+    from flask_helpdesk_email import plugin as email
+
+    version = importlib.metadata.version("flask-helpdesk-email")
+    pm = manager.make_plugin_manager(load_entry_points=False, extra=[email, Greeter()])
+    listed = {p["name"]: p for p in manager.list_plugins(pm)}
+    # Passed as Helpdesk(plugins=[...]): the distribution holding its package.
+    assert (listed["flask_helpdesk_email.plugin"]["distribution"],
+            listed["flask_helpdesk_email.plugin"]["version"]) == ("flask-helpdesk-email", version)
+    greeter = [p for name, p in listed.items() if "Greeter" in name or name.isdigit()]
+    assert [(p["distribution"], p["version"]) for p in greeter] == [(None, None)]
+    web = listed["flask_helpdesk.plugins.defaults.web"]
+    assert (web["distribution"], web["default"]) == (None, True)
+
+    loaded = manager.make_plugin_manager()  # the installed entry point "email"
+    email_ep = {p["name"]: p for p in manager.list_plugins(loaded)}["email"]
+    assert (email_ep["distribution"], email_ep["version"]) == ("flask-helpdesk-email", version)

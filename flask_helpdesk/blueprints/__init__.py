@@ -20,9 +20,11 @@ def register_blueprints(app: Flask, state: HelpdeskState) -> None:
     """Mount the helpdesk under ``HELPDESK_URL_PREFIX``."""
     from . import agent
     from . import api
+    from ._setup import check_setup
 
     parent = Blueprint("helpdesk", __name__, template_folder="../templates",
                        static_folder="../static/helpdesk", static_url_path="/static")
+    parent.before_request(check_setup)
     parent.register_blueprint(agent.bp)
     if state.config.api_enabled:
         parent.register_blueprint(api.bp, url_prefix="/api/v1")

@@ -8,6 +8,8 @@ wraps these functions; they take the engine of the helpdesk's bind.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import pathlib
 import typing as t
 
@@ -47,9 +49,64 @@ def make_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _script() -> ScriptDirectory:
+    # The scripts shipped with this code never change while it runs.
+    return ScriptDirectory.from_config(make_config())
+
+
+@functools.cache
+def _known() -> frozenset[str]:
+    return frozenset(script.revision for script in _script().walk_revisions())
+
+
 def heads() -> list[str]:
     """The newest revision(s) shipped with this version of the helpdesk."""
-    return list(ScriptDirectory.from_config(make_config()).get_heads())
+    return list(_script().get_heads())
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaStatus:
+    """Where the helpdesk tables stand compared with this version of the code.
+
+    :ivar state: ``ready`` (at head), ``missing`` (never migrated),
+        ``outdated`` (an older revision: ``flask helpdesk db upgrade`` is
+        due) or ``ahead`` (a revision this code does not know, written by a
+        newer flask-helpdesk; the tables are used as they are).
+    :ivar current: The revision(s) the database is at.
+    :ivar heads: The newest revision(s) of this code.
+    """
+
+    state: t.Literal["ready", "missing", "outdated", "ahead"]
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+
+
+def status(engine: Engine) -> SchemaStatus:
+    """Compare the database's revision with this code's: two small queries.
+
+    :raises sqlalchemy.exc.SQLAlchemyError: The database cannot be reached.
+    """
+    now = tuple(current(engine))
+    newest = tuple(heads())
+    if not now:
+        return SchemaStatus("missing", now, newest)
+    if set(now) == set(newest):
+        return SchemaStatus("ready", now, newest)
+    if all(rev in _known() for rev in now):
+        return SchemaStatus("outdated", now, newest)
+    return SchemaStatus("ahead", now, newest)
+
+
+def stamp_head(engine: Engine) -> None:
+    """Record the head revision without migrating (tables made from the models).
+
+    Used by :func:`flask_helpdesk.testing.create_tables`; a real database
+    gets its tables and its revision from :func:`upgrade`.
+    """
+    with engine.begin() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        context.stamp(_script(), "heads")
 
 
 def current(engine: Engine) -> list[str]:
@@ -93,4 +150,5 @@ def revision(engine: Engine, message: str) -> str:
     return str(script.path)
 
 
-__all__ = ["VERSION_TABLE", "current", "downgrade", "heads", "revision", "upgrade"]
+__all__ = ["VERSION_TABLE", "SchemaStatus", "current", "downgrade", "heads", "revision",
+           "stamp_head", "status", "upgrade"]

@@ -136,6 +136,28 @@ def helpdesk_register_channels() -> list[dict[str, str]]:
     """
 
 
+@hookspec
+def helpdesk_doctor(helpdesk: HelpdeskState) -> list[tuple[str, str]] | None:
+    """Check the plugin's own setup for ``flask helpdesk doctor``.
+
+    Called by the command, in an app context, after the core's checks, and
+    only when the database is at its revision (so the plugin may query it).
+
+    :param helpdesk: The helpdesk of the app being checked.
+    :return: ``(level, text)`` pairs, one per line of the report: ``level``
+        is ``"ok"``, ``"warn"`` or ``"fail"`` (a ``fail`` makes the command
+        exit with status 1); ``text`` starts with what was checked and, unless
+        it is OK, says what to do, in the current language. ``None`` or an
+        empty list when there is nothing to report.
+
+    All results are collected, in registration order. An exception is
+    reported as a ``fail`` line naming the plugin; the other checks still run.
+    Keep it quick and read-only: no network calls that may hang, no writes.
+
+    .. versionadded:: 0.1
+    """
+
+
 # --------------------------------------------------------------------------
 # Inbound channels
 # --------------------------------------------------------------------------

@@ -85,8 +85,10 @@ def enqueue(message_ids: t.Sequence[int]) -> None:
     One reply gets a ``deliver_message`` job; more get one ``deliver_messages``
     job per :data:`HELPDESK_DELIVERY_BATCH_SIZE` of them, so a mass notice of
     thousands of replies costs the broker a few hundred messages and workers
-    still share the batches. A send that fails leaves its replies ``queued``
-    and due: the sweeper sends them again.
+    still share the batches. A send that fails (the broker is down) leaves its
+    replies ``queued`` and due, with :func:`queue_unreachable_error` as
+    their last error, so agents and the API see the delay; the sweeper sends them again
+    once the broker answers. The log gets one warning line per failed send.
     """
     state = get_state()
     size = state.config.delivery_batch_size
@@ -97,10 +99,32 @@ def enqueue(message_ids: t.Sequence[int]) -> None:
                 state.jobs.send("deliver_message", chunk[0])
             else:
                 state.jobs.send("deliver_messages", chunk)
-        except Exception:
-            log.exception("could not enqueue the delivery of messages %s; they stay queued"
-                          " and the sweeper sends them within %s seconds"
-                          " (HELPDESK_SWEEP_INTERVAL)", chunk, state.config.sweep_interval)
+        except Exception as exc:
+            log.warning("could not enqueue the delivery of messages %s (%s: %s); they stay"
+                        " queued and the sweeper sends them within %s seconds of the job queue"
+                        " being reachable again (HELPDESK_SWEEP_INTERVAL)",
+                        chunk, type(exc).__name__, exc, state.config.sweep_interval)
+            _note_unqueued(chunk)
+
+
+def queue_unreachable_error() -> str:
+    """The last error of a reply whose delivery job could not be queued (translated)."""
+    return str(_("The job queue cannot be reached: the reply is kept and goes out when it"
+                 " is back."))
+
+
+def _note_unqueued(message_ids: list[int]) -> None:
+    """Say on queued replies that their job is not in the queue (never raises)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with transaction() as s:
+            s.execute(update(Message)
+                      .where(Message.id.in_(message_ids), Message.delivery_state == "queued")
+                      .values(last_error=queue_unreachable_error())
+                      .execution_options(synchronize_session=False))
+    except SQLAlchemyError as exc:
+        log.warning("could not note the delay on messages %s: %s", message_ids, exc)
 
 
 def deliver_many(message_ids: t.Sequence[int]) -> dict[int, str | None]:
@@ -221,11 +245,11 @@ def _failed(message_id: int, attempt: int, error: str, *, permanent: bool) -> st
         try:
             # A few ms late rather than early: an early message finds the row not due.
             state.jobs.send("deliver_message", message_id, delay_ms=int(delay * 1000) + 20)
-        except Exception:
-            log.exception("could not schedule the retry of message %s; it stays queued and"
-                          " the first sweep after its retry time (every %s seconds,"
-                          " HELPDESK_SWEEP_INTERVAL) sends it", message_id,
-                          state.config.sweep_interval)
+        except Exception as exc:
+            log.warning("could not schedule the retry of message %s (%s: %s); it stays queued"
+                        " and the first sweep after its retry time with the job queue"
+                        " reachable (every %s seconds, HELPDESK_SWEEP_INTERVAL) sends it",
+                        message_id, type(exc).__name__, exc, state.config.sweep_interval)
     return new_state
 
 

@@ -50,6 +50,7 @@ PATHS = ("/tickets", "/tickets/{id}/messages", "/tickets/{id}/events", "/custome
 def test_statements_do_not_grow_with_page_size(team, api_as, app) -> None:
     ticket_id = _fill(team)
     api = api_as(team.manager)
+    api.get("/tags")  # the first request of a process checks the tables' revision, once
     for path in PATHS:
         url = path.format(id=ticket_id, customer=team.customer.id)
         counts = []

@@ -234,6 +234,14 @@ def helpdesk_reparse_message(channel: str, account: str, raw: bytes) -> InboundM
     return intake.prepare(raw, account=found, settings=accounts.account_config(found)).message
 
 
+@hookimpl(optionalhook=True)  # a core without `flask helpdesk doctor` still loads the plugin
+def helpdesk_doctor(helpdesk: t.Any) -> list[tuple[str, str]]:
+    """``flask helpdesk doctor``: each email account's settings, and the notify account."""
+    from . import doctor
+
+    return doctor.check(helpdesk)
+
+
 @hookimpl
 def helpdesk_startup(helpdesk: t.Any) -> None:
     helpdesk.jobs.declare("email_poll", poll_job, max_retries=0)
