@@ -330,17 +330,6 @@ def limit(params: Json) -> int:
     return int(params.get("limit") or get_state().config.page_size)
 
 
-def id_cursor(params: Json) -> int | None:
-    """The id in an id cursor (``"123"``: the last id of the previous page)."""
-    cursor = params.get("cursor")
-    if not cursor:
-        return None
-    if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > api_openapi.MAX_ID:
-        raise ValidationError(_("The page cursor is invalid; start from the first page."),
-                              field="cursor")
-    return int(cursor)
-
-
 def page(rows: list[t.Any], size: int, key: t.Callable[[t.Any], object] = lambda r: r.id,
          ) -> tuple[list[t.Any], str | None]:
     """Cut a list fetched with ``size + 1`` rows into a page and the next cursor."""
