@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import typing as t
 
 import pytest
@@ -203,3 +204,52 @@ def test_options_lists_the_methods_of_the_address(team, api_as) -> None:
     calendars = api.open("OPTIONS", "/calendars/5")
     assert calendars.headers["Allow"] == "GET, PATCH, DELETE, HEAD, OPTIONS"
     assert api.open("OPTIONS", "/tickets/0").status_code == 404
+
+
+def test_a_json_patch_without_a_field_is_400(team, api_as) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.anna).patch(f"/tickets/{ticket.id}", json={})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_a_json_body_that_is_not_utf8_is_400(team, api_as) -> None:
+    body = json.dumps({"customer_id": team.customer.id, "subject": "Hi", "text": "Hello"})
+    response = api_as(team.anna).post("/tickets", data=body.encode("utf-16"),
+                                      content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+
+
+def test_an_identity_kind_the_document_does_not_list_is_422(team, api_as) -> None:
+    response = api_as(team.admin).post(f"/customers/{team.customer.id}/identities",
+                                       json={"kind": "fax", "value": "+1 555 0199"})
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "kind"
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    ("/tickets", "limit="), ("/agents", "include_inactive="), ("/tokens", "agent_id="),
+    ("/agents", "include_inactive=1"), ("/tickets", "limit=%2B5"),
+])
+def test_query_values_the_document_does_not_allow_are_400(team, api_as, path,
+                                                          query) -> None:
+    response = api_as(team.admin).get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_number(team, api_as) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.admin).patch(f"/tickets/{ticket.id}",
+                                        json={"group_id": float(team.billing.id)})
+    assert response.status_code == 200
+    assert response.json["group"]["id"] == team.billing.id
+
+
+def test_object_fields_of_a_form_are_json_text(team, api_as) -> None:
+    response = api_as(team.admin).post("/templates", data={
+        "name": "Refund", "body": "Hello", "actions": json.dumps({"priority": "high"})},
+        content_type="multipart/form-data")
+    assert response.status_code == 201, response.json
+    assert response.json["actions"]["priority"] == "high"
