@@ -85,8 +85,8 @@ def parse_minute(value: str) -> int:
     :raises ValueError: Not ``HH:MM`` from 00:00 to 24:00.
     """
     hours, sep, minutes = value.partition(":")
-    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit()
-            and minutes.isdigit()):
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isascii() and hours.isdigit()
+            and minutes.isascii() and minutes.isdigit()):
         raise ValueError(value)
     total = int(hours) * 60 + int(minutes)
     if int(minutes) > 59 or total > 1440:

@@ -20,8 +20,11 @@ def register_blueprints(app: Flask, state: HelpdeskState) -> None:
     """Mount the helpdesk under ``HELPDESK_URL_PREFIX``."""
     from . import agent
     from . import api
+    from ._converters import ID_CONVERTER
+    from ._converters import IdConverter
     from ._setup import check_setup
 
+    app.url_map.converters[ID_CONVERTER] = IdConverter
     parent = Blueprint("helpdesk", __name__, template_folder="../templates",
                        static_folder="../static/helpdesk", static_url_path="/static")
     parent.before_request(check_setup)

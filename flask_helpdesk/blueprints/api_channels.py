@@ -7,6 +7,7 @@ import typing as t
 from flask import Blueprint
 
 from ..services import channels
+from ..services import permissions
 from ..services import quarantine
 from . import _serialize as serialize
 from . import api_input as inp
@@ -43,9 +44,10 @@ def update_account(account_id: int) -> Json:
 
 @bp.get("/quarantine", endpoint="quarantine")
 def list_quarantine() -> Json:
+    permissions.require_role(actor(), "admin")  # before the query: 403 whatever it holds
     params = inp.query("listQuarantine")
     size = inp.limit(params)
-    rows = quarantine.list_quarantine(actor=actor(), after=inp.id_cursor(params),
+    rows = quarantine.list_quarantine(actor=actor(), cursor=params.get("cursor"),
                                       limit=size + 1)
     items, cursor = inp.page(rows, size)
     return {"items": [serialize.quarantined(q) for q in items], "next_cursor": cursor}

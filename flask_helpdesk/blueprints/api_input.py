@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -39,12 +40,21 @@ Json = dict[str, t.Any]
 KEYWORDS = frozenset({
     "$ref", "type", "enum", "anyOf", "minLength", "maxLength", "pattern", "format",
     "minimum", "maximum", "minItems", "maxItems", "uniqueItems", "items", "properties",
-    "required", "additionalProperties", "propertyNames",
+    "required", "additionalProperties", "propertyNames", "minProperties",
 })
 
-_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
-_TRUE = frozenset({"true", "1", "on", "yes"})
-_FALSE = frozenset({"false", "0", "off", "no"})
+#: An integer in a query string or form field: what JSON would write.
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,11})")
+_BOOLEANS = {"true": True, "false": False}
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern for Python: its ``$`` ends the text (Python's also
+    matches before a final newline)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
 
 
 # -------------------------------------------------------------- validation
@@ -121,7 +131,7 @@ def _check_string(schema: Json, value: str, field: str) -> None:
                                 field=field, max=schema["maxLength"]), field=field)
     if len(value) < schema.get("minLength", 0):
         raise ValidationError(_("%(field)s must not be empty.", field=field), field=field)
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    if "pattern" in schema and not _regex(schema["pattern"]).search(value):
         if schema["pattern"] == tickets.SUBJECT_PATTERN:
             tickets.check_subject(value, field)  # says what is wrong with a subject
         raise ValidationError(_("%(field)s has an invalid format.", field=field), field=field)
@@ -158,6 +168,8 @@ def _check_object(schema: Json, value: Json, field: str) -> None:
         return key if field == "body" else f"{field}.{key}"
 
     properties = schema.get("properties", {})
+    if len(value) < schema.get("minProperties", 0):
+        raise InvalidRequest(_("Give at least one field to change."), field=field)
     for key in schema.get("required", ()):
         if key not in value:
             raise InvalidRequest(_("%(field)s is required.", field=name(key)), field=name(key))
@@ -177,11 +189,13 @@ def _check_object(schema: Json, value: Json, field: str) -> None:
 # -------------------------------------------------------------- JSON bodies
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | int:
+    """A JSON number with a fraction or exponent; whole ones (``2.0``, ``1e3``) are
+    integers, as JSON Schema counts them."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(text)
-    return value
+    return int(value) if value.is_integer() else value
 
 
 def _no_constant(name: str) -> t.NoReturn:
@@ -222,8 +236,9 @@ def read_json() -> t.Any:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType()
-    try:
-        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    try:  # UTF-8 only (RFC 8259): json.loads would also guess UTF-16 and UTF-32
+        data = json.loads(raw.decode("utf-8"), parse_float=_finite,
+                          parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise MalformedJSON(_("The body is not valid JSON.")) from None
     _clean_strings(data)
@@ -298,20 +313,22 @@ def coerce(values: list[str], schema: Json) -> t.Any:
         parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
         return [coerce([p], schema.get("items", {})) for p in parts]
     value = values[-1]
-    if "integer" in kinds and _INTEGER.fullmatch(value.strip()):
+    if "integer" in kinds and _INTEGER.fullmatch(value):
         return int(value)
-    if "boolean" in kinds and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    if "null" in kinds and value.strip().lower() in ("", "null", "none"):
+    if "boolean" in kinds and value in _BOOLEANS:
+        return _BOOLEANS[value]
+    if "null" in kinds and value in ("", "null"):
         return None
+    if "object" in kinds:  # multipart/form-data sends objects as JSON text
+        try:
+            return json.loads(value, parse_float=_finite, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            return value
     return value
 
 
 def query(operation_id: str) -> Json:
-    """The documented query parameters of an operation that the request gives.
-
-    Empty values of non-text parameters count as not given.
-    """
+    """The documented query parameters of an operation that the request gives."""
     out: Json = {}
     for param in api_openapi.operation(operation_id).get("parameters", ()):
         name, schema = param["name"], param["schema"]
@@ -320,8 +337,6 @@ def query(operation_id: str) -> Json:
         values = request.args.getlist(name)
         for value in values:
             _clean_string(value)
-        if schema.get("type") not in ("string", "array") and not values[-1].strip():
-            continue
         value = coerce(values, schema)
         check(schema, value, name)
         out[name] = value
@@ -331,17 +346,6 @@ def query(operation_id: str) -> Json:
 def limit(params: Json) -> int:
     """The page size asked for, or ``HELPDESK_PAGE_SIZE``."""
     return int(params.get("limit") or get_state().config.page_size)
-
-
-def id_cursor(params: Json) -> int | None:
-    """The id in an id cursor (``"123"``: the last id of the previous page)."""
-    cursor = params.get("cursor")
-    if not cursor:
-        return None
-    if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > api_openapi.MAX_ID:
-        raise ValidationError(_("The page cursor is invalid; start from the first page."),
-                              field="cursor")
-    return int(cursor)
 
 
 def page(rows: list[t.Any], size: int, key: t.Callable[[t.Any], object] = lambda r: r.id,

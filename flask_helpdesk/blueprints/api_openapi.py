@@ -54,9 +54,16 @@ HHMM: Json = {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:0
 JSON_OBJECT: Json = {"type": "object"}
 
 
+#: Text holds no NUL character (databases refuse it): every string's pattern.
+NO_NUL = "^[^\\u0000]*$"
+#: A JSON object a request may fill freely (attributes, settings, rules): no NUL.
+FREE_OBJECT: Json = {"type": "object", "propertyNames": {"type": "string", "pattern": NO_NUL},
+                     "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}
+
+
 def _s(max_length: int, *, min_length: int = 0, nullable: bool = False) -> Json:
     schema: Json = {"type": ["string", "null"] if nullable else "string",
-                    "maxLength": max_length}
+                    "maxLength": max_length, "pattern": NO_NUL}
     if min_length:
         schema["minLength"] = min_length
     return schema
@@ -330,6 +337,14 @@ def _response_schemas(state: HelpdeskState) -> Json:
 
 
 def _request_schemas(state: HelpdeskState) -> Json:
+    schemas = _request_bodies(state)
+    for name, schema in schemas.items():
+        if name.endswith("Update"):  # PATCH: at least one field to change
+            schema["minProperties"] = 1
+    return schemas
+
+
+def _request_bodies(state: HelpdeskState) -> Json:
     config = state.config
     tags = _array(_s(50, min_length=1), maxItems=100)
     text, html = _s(200_000), _s(1_000_000, nullable=True)
@@ -350,10 +365,15 @@ def _request_schemas(state: HelpdeskState) -> Json:
         "language": _enum(config.languages, nullable=True),
     }
     return {
+        "JsonValue": {"anyOf": [
+            {"type": "string", "pattern": NO_NUL}, {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": _ref("JsonValue")}, FREE_OBJECT,
+        ], "description": "Any JSON value without a NUL character."},
         "AttachmentUpload": _object({
             "filename": _s(255, min_length=1),
             "content_type": _s(200),
             "data": {"type": "string", "contentEncoding": "base64",
+                     "pattern": "^[A-Za-z0-9+/=\\s]*$",
                      "description": "The file's bytes, base64-encoded."},
         }, required=["filename", "data"]),
         "TicketCreate": _object({
@@ -370,7 +390,8 @@ def _request_schemas(state: HelpdeskState) -> Json:
             "assignee_id": NULLABLE_ID, "add_tags": tags, "remove_tags": tags,
             "custom_fields": {
                 "type": "object", "propertyNames": _s(64, min_length=1),
-                "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"],
+                                         "pattern": NO_NUL},
                 "description": "Merged into the ticket's fields; null removes a field.",
             },
         }, required=()),
@@ -401,14 +422,14 @@ def _request_schemas(state: HelpdeskState) -> Json:
                              "note": _s(100_000, min_length=1)}, required=["note"]),
         "Merge": _object({"into_id": ID}),
         "CustomerCreate": _object({
-            "name": _s(200), "notes": _s(20_000), "attributes": JSON_OBJECT,
+            "name": _s(200), "notes": _s(20_000), "attributes": FREE_OBJECT,
             "identities": _array(_ref("IdentityCreate"), maxItems=50),
         }, required=()),
         "CustomerUpdate": _object({"name": _s(200), "notes": _s(20_000),
-                                   "attributes": JSON_OBJECT}, required=()),
+                                   "attributes": FREE_OBJECT}, required=()),
         "IdentityCreate": _object({
-            "kind": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,29}$",
-                     "description": f"One of {', '.join(IDENTITY_KINDS)} or a plugin's."},
+            "kind": {**_enum(sorted({*IDENTITY_KINDS, *state.channels})),
+                     "description": "A contact kind, or the name of an installed channel."},
             "value": _s(320, min_length=1),
         }),
         "GroupCreate": _object({"name": _s(100, min_length=1), "description": _s(2000),
@@ -442,24 +463,24 @@ def _request_schemas(state: HelpdeskState) -> Json:
                               required=()),
         "ChannelAccountCreate": _object({
             "channel": _enum(sorted(state.channels)), "name": _s(100, min_length=1),
-            "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
-            "secrets": {**JSON_OBJECT, "description": "Stored encrypted; never returned."},
+            "group_id": NULLABLE_ID, "settings": FREE_OBJECT,
+            "secrets": {**FREE_OBJECT, "description": "Stored encrypted; never returned."},
             "enabled": {"type": "boolean"},
         }, required=["channel", "name"]),
         "ChannelAccountUpdate": _object({
-            "name": _s(100, min_length=1), "group_id": NULLABLE_ID, "settings": JSON_OBJECT,
-            "secrets": {**JSON_OBJECT, "description": "Replaces every stored secret."},
+            "name": _s(100, min_length=1), "group_id": NULLABLE_ID, "settings": FREE_OBJECT,
+            "secrets": {**FREE_OBJECT, "description": "Replaces every stored secret."},
             "enabled": {"type": "boolean"},
         }, required=()),
         "RuleCreate": _object({
             "name": _s(100, min_length=1),
-            "when": {**JSON_OBJECT, "description": "See docs/rules.rst."},
-            "conditions": JSON_OBJECT, "actions": _array(JSON_OBJECT),
+            "when": {**FREE_OBJECT, "description": "See docs/rules.rst."},
+            "conditions": FREE_OBJECT, "actions": _array(FREE_OBJECT),
             "position": position, "enabled": {"type": "boolean"},
         }, required=["name", "when", "actions"]),
         "RuleUpdate": _object({
-            "name": _s(100, min_length=1), "when": JSON_OBJECT, "conditions": JSON_OBJECT,
-            "actions": _array(JSON_OBJECT), "position": position,
+            "name": _s(100, min_length=1), "when": FREE_OBJECT, "conditions": FREE_OBJECT,
+            "actions": _array(FREE_OBJECT), "position": position,
             "enabled": {"type": "boolean"},
         }, required=()),
         "TemplateActions": _object({
@@ -512,7 +533,12 @@ def _query_schemas(state: HelpdeskState) -> dict[str, tuple[Json, str]]:
         "updated_after": (DATETIME, "ISO 8601; inclusive."),
         "updated_before": (DATETIME, "ISO 8601; exclusive."),
         "sort": (_enum(SORTS), "Order; `-` means newest or highest first."),
-        "cursor": (_s(1000), "`next_cursor` of the previous page."),
+        "cursor": ({"type": "string", "pattern": "^[0-9]{1,10}$"},
+                   "`next_cursor` of the previous page: the last id it listed."),
+        "ticket_cursor": ({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,1000}$"},
+                          "`next_cursor` of the previous page (opaque; a forged one is"
+                          " a 422)."),
+        "tag_cursor": (_s(50), "`next_cursor` of the previous page: the last name it listed."),
         "limit": ({"type": "integer", "minimum": 1, "maximum": config.max_page_size},
                   f"Page size (default {config.page_size})."),
         "include_inactive": ({"type": "boolean"}, "Include deactivated agents."),
@@ -526,9 +552,13 @@ def _query_schemas(state: HelpdeskState) -> dict[str, tuple[Json, str]]:
 #: Path parameters that are not ids.
 PATH_SCHEMAS: dict[str, Json] = {"kind": _enum(DRAFT_KINDS)}
 
+#: Query keys of :func:`_query_schemas` sent under another name.
+PARAM_NAMES = {"ticket_cursor": "cursor", "tag_cursor": "cursor"}
+
 TICKET_FILTERS = ("status", "priority", "assignee", "group", "tags", "channel", "customer",
                   "q", "created_after", "created_before", "updated_after", "updated_before")
 PAGE = ("cursor", "limit")
+TICKET_PAGE = ("ticket_cursor", "limit")
 
 
 # -------------------------------------------------------------- operations
@@ -556,7 +586,7 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("listTickets", "get", "/tickets", "List tickets", "tickets", "TicketPage",
-              query=(*TICKET_FILTERS, "sort", *PAGE),
+              query=(*TICKET_FILTERS, "sort", *TICKET_PAGE),
               description="Filters combine with AND; repeated values or comma lists OR."),
     Operation("createTicket", "post", "/tickets", "Open a ticket for a customer", "tickets",
               "Ticket", 201, body="TicketCreate", multipart=True),
@@ -603,7 +633,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("updateCustomer", "patch", "/customers/{customer_id}", "Change a customer",
               "customers", "Customer", body="CustomerUpdate"),
     Operation("listCustomerTickets", "get", "/customers/{customer_id}/tickets",
-              "The customer's tickets", "customers", "TicketPage", query=("sort", *PAGE)),
+              "The customer's tickets", "customers", "TicketPage",
+              query=("sort", *TICKET_PAGE)),
     Operation("addIdentity", "post", "/customers/{customer_id}/identities",
               "Add a contact identity", "customers", "Identity", 201, body="IdentityCreate"),
     Operation("removeIdentity", "delete", "/identities/{identity_id}",
@@ -627,7 +658,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getMe", "get", "/me", "The authenticated agent and a CSRF token", "agents",
               "Me"),
     Operation("listTags", "get", "/tags", "Tags in use, by name", "tickets", "TagPage",
-              query=("prefix", *PAGE)),
+              query=("prefix", "tag_cursor", "limit")),
     Operation("listViews", "get", "/views", "Shared views and yours", "views", "ViewList"),
     Operation("createView", "post", "/views", "Save a view", "views", "View", 201,
               body="ViewCreate"),
@@ -637,7 +668,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("deleteView", "delete", "/views/{view_id}", "Delete a view", "views",
               status=204),
     Operation("listViewTickets", "get", "/views/{view_id}/tickets",
-              "The tickets of a view, in its order", "views", "TicketPage", query=PAGE),
+              "The tickets of a view, in its order", "views", "TicketPage", query=TICKET_PAGE),
     Operation("countViews", "get", "/views/counts", "Ticket count of every view", "views",
               "ViewCountList"),
     Operation("listRules", "get", "/rules", "Rules in run order (managers)", "rules",
@@ -724,16 +755,16 @@ _ERRORS = {
 }
 
 
-def _operation_object(op: Operation, state: HelpdeskState, queries: Json) -> Json:
+def _operation_object(op: Operation, queries: Json, schemas: Json) -> Json:
     out: Json = {"operationId": op.id, "summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
     params = [{"name": name, "in": "path", "required": True,
                "schema": PATH_SCHEMAS.get(name, ID)} for name in _path_names(op.path)]
-    for name in op.query:
-        schema, description = queries[name]
-        param = {"name": name, "in": "query", "required": False, "schema": schema,
-                 "description": description}
+    for key in op.query:
+        schema, description = queries[key]
+        param = {"name": PARAM_NAMES.get(key, key), "in": "query", "required": False,
+                 "schema": schema, "description": description}
         if schema.get("type") == "array":
             param.update(style="form", explode=True)
         params.append(param)
@@ -743,7 +774,9 @@ def _operation_object(op: Operation, state: HelpdeskState, queries: Json) -> Jso
         content = {"application/json": {"schema": _ref(op.body)}}
         if op.multipart:
             content["multipart/form-data"] = {"schema": _ref(f"{op.body}Form")}
-        out["requestBody"] = {"required": False, "content": content}
+        schema = schemas[op.body]
+        needed = bool(schema.get("required") or schema.get("minProperties"))
+        out["requestBody"] = {"required": needed, "content": content}
     out["responses"] = _responses(op)
     if op.public:
         out["security"] = []
@@ -787,6 +820,9 @@ def _form_variant(schema: Json) -> Json:
             prop["type"] = [k for k in prop["type"] if k != "null"][0]
         if "enum" in prop:
             prop["enum"] = [v for v in prop["enum"] if v is not None]
+    # A form cannot tell an empty list from a field not sent, so a PATCH form
+    # without a field is a change of nothing.
+    form.pop("minProperties", None)
     form["properties"]["attachments"] = _array({"type": "string", "format": "binary"})
     return form
 
@@ -800,7 +836,7 @@ def build_document(state: HelpdeskState) -> Json:
             schemas[f"{op.body}Form"] = _form_variant(schemas[op.body])
     paths: Json = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation_object(op, state, queries)
+        paths.setdefault(op.path, {})[op.method] = _operation_object(op, queries, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "flask-helpdesk REST API", "version": "1.0.0",

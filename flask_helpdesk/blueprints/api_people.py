@@ -30,7 +30,7 @@ Json = dict[str, t.Any]
 def list_customers() -> Json:
     params = inp.query("listCustomers")
     size = inp.limit(params)
-    rows = customers.list_customers(after=inp.id_cursor(params), limit=size + 1,
+    rows = customers.list_customers(cursor=params.get("cursor"), limit=size + 1,
                                     query=params.get("q") or None)
     items, cursor = inp.page(rows, size)
     return {"items": [serialize.customer(c) for c in items], "next_cursor": cursor}

@@ -19,6 +19,7 @@ from ..services import tickets
 from ..services import views
 from . import _serialize as serialize
 from . import api_input as inp
+from ._converters import ID_CONVERTER
 from .api_auth import actor
 from .api_openapi import TICKET_FILTERS
 
@@ -30,8 +31,8 @@ if t.TYPE_CHECKING:
 
 bp = Blueprint("tickets", __name__)
 
-#: URL converter of ids: 32-bit and positive, so larger numbers are a 404.
-ID = "int(min=1,max=2147483647)"
+#: URL converter of ids: 32-bit and positive; anything else falls to the JSON 404.
+ID = ID_CONVERTER
 #: URL converter of draft kinds.
 KIND = "any(reply, note)"
 
@@ -135,7 +136,7 @@ def merge(ticket_id: int) -> dict[str, t.Any]:
 def list_messages(ticket_id: int) -> dict[str, t.Any]:
     params = inp.query("listTicketMessages")
     size = inp.limit(params)
-    rows = messages.list_messages(ticket_id, actor=actor(), after=inp.id_cursor(params),
+    rows = messages.list_messages(ticket_id, actor=actor(), cursor=params.get("cursor"),
                                   limit=size + 1)
     items, cursor = inp.page(rows, size)
     return {"items": [serialize.message(m) for m in items], "next_cursor": cursor}
@@ -145,7 +146,7 @@ def list_messages(ticket_id: int) -> dict[str, t.Any]:
 def list_events(ticket_id: int) -> dict[str, t.Any]:
     params = inp.query("listTicketEvents")
     size = inp.limit(params)
-    rows = tickets.list_events(ticket_id, actor=actor(), after=inp.id_cursor(params),
+    rows = tickets.list_events(ticket_id, actor=actor(), cursor=params.get("cursor"),
                                limit=size + 1)
     items, cursor = inp.page(rows, size)
     return {"items": [serialize.event(e) for e in items], "next_cursor": cursor}

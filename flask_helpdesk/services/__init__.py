@@ -34,7 +34,9 @@ from ._uow import Actor
 from ._uow import SystemActor
 from ._uow import imported_history
 from ._uow import transaction
+from ._validate import MAX_ID
 from ._validate import UNSET
+from ._validate import whole_number
 from .calendars import CalendarChanges
 from .inbound import IngestResult
 from .inbound import ingest
@@ -46,6 +48,7 @@ from .views import Page
 from .views import TicketFilter
 
 __all__ = [
+    "MAX_ID",
     "SYSTEM",
     "UNSET",
     "Actor",
@@ -80,4 +83,5 @@ __all__ = [
     "tickets",
     "transaction",
     "views",
+    "whole_number",
 ]

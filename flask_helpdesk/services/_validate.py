@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ..errors import ValidationError
@@ -20,6 +21,45 @@ class _Unset:
 
 #: A changes argument that was not given.
 UNSET: t.Any = _Unset()
+
+#: Largest row id: ids are 32-bit integers on every database.
+MAX_ID = 2**31 - 1
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text: str, *, maximum: int = MAX_ID) -> int | None:
+    """``text`` as a number when it is ASCII digits (spaces around allowed) up to ``maximum``.
+
+    Anything else gives ``None``. Request input goes through this, not
+    ``str.isdigit``: that also accepts ``"²"``, which ``int()`` refuses, and
+    ``"٣"``, which ``int()`` reads as 3.
+    """
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+#: Most digits of an id cursor.
+ID_CURSOR_DIGITS = 10
+
+
+def id_cursor(cursor: str | None) -> int | None:
+    """The id of an id cursor (the last id of the previous page, ``"123"``).
+
+    A cursor beyond the largest id is read as the largest id.
+
+    :raises ValidationError: It is not 1 to :data:`ID_CURSOR_DIGITS` ASCII digits.
+    """
+    if not cursor:
+        return None
+    value = whole_number(cursor, maximum=10**ID_CURSOR_DIGITS - 1)
+    if value is None or cursor != cursor.strip():
+        raise ValidationError(_("The page cursor is invalid; start from the first page."),
+                              field="cursor")
+    return min(value, MAX_ID)
 
 
 def text(value: object, field: str, *, max_length: int, required: bool = True) -> str:

@@ -276,7 +276,9 @@ def update_agent(
     )
     if not self_service:
         require_role(actor, "admin")
-    with transaction():
+    # No autoflush: a taken email must meet _check_unique's Conflict, not the
+    # unique index in the middle of reading the role.
+    with transaction(), session().no_autoflush:
         if name is not v.UNSET:
             agent.name = v.text(name, "name", max_length=200)
         if email is not v.UNSET:

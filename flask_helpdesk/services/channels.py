@@ -367,7 +367,7 @@ def save_account_form(
     group = str(data.get("group_id") or "").strip()
     common: dict[str, t.Any] = {
         "name": str(data.get("name") or ""), "enabled": _checked(data.get("enabled")),
-        "group_id": int(group) if group.isdigit() else None,
+        "group_id": v.whole_number(group),
         "settings": settings, "secrets": secrets,
     }
     if account is None:

@@ -92,15 +92,19 @@ def find_by_identity(kind: str, value: str) -> Customer | None:
 
 
 def list_customers(
-    *, after: int | None = None, limit: int = 25, query: str | None = None
+    *, after: int | None = None, cursor: str | None = None, limit: int = 25,
+    query: str | None = None,
 ) -> list[Customer]:
     """Customers by id, keyset-paginated (merged-away ones left out).
 
     :param after: Return customers whose id is greater than this.
+    :param cursor: ``after`` as a request's text.
     :param query: Part of the name or of any identity (value as stored or as
         written, so ``+7 916`` and ``@Olga`` match). Case-insensitive in every
         script: ``ОЛЬГА`` finds ``Ольга``.
     """
+    if cursor:
+        after = v.id_cursor(cursor)
     stmt = select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id)
     if after is not None:
         stmt = stmt.where(Customer.id > after)
@@ -391,7 +395,8 @@ def _split_cursor(cursor: str | None, segments: int) -> tuple[int, str | None]:
     if not cursor:
         return 0, None
     head, _dot, inner = cursor.partition(".")
-    if not head.isdigit() or int(head) >= segments or not _dot:
+    index = v.whole_number(head, maximum=segments - 1)
+    if index is None or not _dot:
         raise ValidationError(_("The page cursor is invalid; start from the first page."),
                               field="cursor")
-    return int(head), inner or None
+    return index, inner or None

@@ -413,10 +413,17 @@ def _writable(ticket: Ticket) -> None:
 
 def list_messages(
     ticket_id: int, *, actor: Actor, include_notes: bool = True, after: int | None = None,
-    limit: int = 100,
+    cursor: str | None = None, limit: int = 100,
 ) -> list[Message]:
-    """The ticket's messages with attachments, oldest first, keyset by id."""
+    """The ticket's messages with attachments, oldest first, keyset by id.
+
+    :param cursor: The id of the previous page's last message as text (a
+        request's ``cursor``), read after the permission check.
+    :raises ValidationError: A cursor that is not an id.
+    """
     require_visible(ticket_id, actor=actor)
+    if cursor:
+        after = v.id_cursor(cursor)
     return _messages(ticket_id, include_notes=include_notes, after=after, limit=limit)
 
 

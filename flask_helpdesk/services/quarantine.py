@@ -33,6 +33,7 @@ from ..models import utcnow
 from ._uow import Actor
 from ._uow import session
 from ._uow import transaction
+from ._validate import id_cursor
 from .inbound import IngestResult
 from .inbound import ingest
 from .permissions import require_role
@@ -72,13 +73,18 @@ def quarantine_message(
 
 
 def list_quarantine(
-    *, actor: Actor, channel: str | None = None, after: int | None = None, limit: int = 50
+    *, actor: Actor, channel: str | None = None, after: int | None = None,
+    cursor: str | None = None, limit: int = 50,
 ) -> list[QuarantinedMessage]:
     """Quarantined entries, newest first, keyset-paginated by id. Only admins may.
 
     :param after: The last id of the previous page.
+    :param cursor: ``after`` as a request's text, read after the permission check.
+    :raises ValidationError: A cursor that is not an id.
     """
     require_role(actor, "admin")
+    if cursor:
+        after = id_cursor(cursor)
     query = select(QuarantinedMessage).order_by(QuarantinedMessage.id.desc()).limit(limit)
     if channel is not None:
         query = query.where(QuarantinedMessage.channel == channel)

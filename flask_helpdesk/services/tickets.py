@@ -424,10 +424,17 @@ def merge_tickets(source_id: int, into_id: int, *, actor: Actor) -> Ticket:
 
 
 def list_events(
-    ticket_id: int, *, actor: Actor, after: int | None = None, limit: int = 100
+    ticket_id: int, *, actor: Actor, after: int | None = None, cursor: str | None = None,
+    limit: int = 100,
 ) -> list[TicketEvent]:
-    """The ticket's history, oldest first, keyset-paginated by event id."""
+    """The ticket's history, oldest first, keyset-paginated by event id.
+
+    :param cursor: ``after`` as a request's text, read after the permission check.
+    :raises ValidationError: A cursor that is not an id.
+    """
     require_visible(ticket_id, actor=actor)
+    if cursor:
+        after = v.id_cursor(cursor)
     query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
     if after is not None:
         query = query.where(TicketEvent.id > after)

@@ -150,8 +150,8 @@ def _strings(value: t.Any, field: str) -> list[str]:
 
 
 def _int(value: t.Any, field: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = v.whole_number(value, maximum=v.MAX_ID) or value
     return v.integer(value, field)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import typing as t
 
 import pytest
@@ -138,3 +139,117 @@ def test_text_that_lower_casing_lengthens_is_422_not_500(team, api_as) -> None:
     assert identity.status_code == 422
     agent = api.post("/agents", json={"name": "Ida", "email": address})
     assert agent.status_code == 422
+
+
+#: Text that str.isdigit() calls digits: superscript two, Arabic-Indic three,
+#: fullwidth one. Only ASCII digits make an id.
+NOT_ASCII_DIGITS = ["\u00b2", "\u0663", "\uff11", "1\u00b2"]
+
+
+@pytest.mark.parametrize("cursor", NOT_ASCII_DIGITS)
+def test_cursor_of_digits_that_are_not_ascii_is_422_not_500(team, api_as, cursor) -> None:
+    ticket = _ticket(team)
+    api = api_as(team.admin)
+    for path in ("/customers", f"/tickets/{ticket.id}/messages",
+                 f"/tickets/{ticket.id}/events", "/quarantine"):
+        response = api.get(path, query_string={"cursor": cursor})
+        assert response.status_code == 422, (path, response.json)
+        assert response.json["error"]["field"] == "cursor"
+
+
+def test_an_id_cursor_past_the_last_id_is_an_empty_page(team, api_as) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.admin).get(f"/tickets/{ticket.id}/events",
+                                      query_string={"cursor": "9999999999"})
+    assert response.status_code == 200
+    assert response.json == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("cursor", ["\u00b2", "abc", "1", "9" * 50])
+def test_a_plain_agent_on_an_admin_list_gets_403_whatever_the_cursor(team, api_as,
+                                                                     cursor) -> None:
+    response = api_as(team.anna).get("/quarantine", query_string={"cursor": cursor})
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/tickets/0", 404),
+    ("GET", f"/tickets/{2**31}", 404),
+    ("GET", "/tickets/007", 404),
+    ("GET", "/tickets/\u0663", 404),
+    ("GET", "/tickets/0/messages", 404),
+    ("DELETE", "/calendars/0", 404),
+    ("PATCH", f"/customers/{2**31}", 404),
+    ("GET", "", 404),
+    ("GET", "/tickets//messages", 404),
+    ("PURGE", "/tickets", 405),
+    ("PUT", "/calendars", 405),
+])
+def test_every_answer_under_the_api_is_json(team, api_as, method, path, status) -> None:
+    response = api_as(team.admin).open(method, path)
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert response.json["error"]["code"] == {404: "not_found",
+                                              405: "method_not_allowed"}[status]
+    if status == 405:
+        assert response.headers["Allow"] == "GET, POST"
+
+
+def test_options_lists_the_methods_of_the_address(team, api_as) -> None:
+    api = api_as(team.admin)
+    ticket = api.open("OPTIONS", "/tickets/1")
+    assert ticket.status_code == 204
+    assert ticket.headers["Allow"] == "GET, PATCH, HEAD, OPTIONS"
+    calendars = api.open("OPTIONS", "/calendars/5")
+    assert calendars.headers["Allow"] == "GET, PATCH, DELETE, HEAD, OPTIONS"
+    assert api.open("OPTIONS", "/tickets/0").status_code == 404
+
+
+def test_a_json_patch_without_a_field_is_400(team, api_as) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.anna).patch(f"/tickets/{ticket.id}", json={})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_a_json_body_that_is_not_utf8_is_400(team, api_as) -> None:
+    body = json.dumps({"customer_id": team.customer.id, "subject": "Hi", "text": "Hello"})
+    response = api_as(team.anna).post("/tickets", data=body.encode("utf-16"),
+                                      content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+
+
+def test_an_identity_kind_the_document_does_not_list_is_422(team, api_as) -> None:
+    response = api_as(team.admin).post(f"/customers/{team.customer.id}/identities",
+                                       json={"kind": "fax", "value": "+1 555 0199"})
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "kind"
+
+
+@pytest.mark.parametrize(("path", "query"), [
+    ("/tickets", "limit="), ("/agents", "include_inactive="), ("/tokens", "agent_id="),
+    ("/agents", "include_inactive=1"), ("/tickets", "limit=%2B5"),
+])
+def test_query_values_the_document_does_not_allow_are_400(team, api_as, path,
+                                                          query) -> None:
+    response = api_as(team.admin).get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_number(team, api_as) -> None:
+    ticket = _ticket(team)
+    response = api_as(team.admin).patch(f"/tickets/{ticket.id}",
+                                        json={"group_id": float(team.billing.id)})
+    assert response.status_code == 200
+    assert response.json["group"]["id"] == team.billing.id
+
+
+def test_object_fields_of_a_form_are_json_text(team, api_as) -> None:
+    response = api_as(team.admin).post("/templates", data={
+        "name": "Refund", "body": "Hello", "actions": json.dumps({"priority": "high"})},
+        content_type="multipart/form-data")
+    assert response.status_code == 201, response.json
+    assert response.json["actions"]["priority"] == "high"

@@ -156,3 +156,10 @@ def test_tokens_are_shown_once_and_revocable(team, api_as, app) -> None:
     assert refused.status_code == 401
     assert anna.delete("/tokens/999").status_code == 404
     assert agents.authenticate_token(secret) is None
+
+
+def test_changing_an_admin_to_a_taken_email_is_409_not_500(team, api_as) -> None:
+    response = api_as(team.admin).patch(f"/agents/{team.manager.id}",
+                                        json={"email": "anna@example.com", "role": "agent"})
+    assert response.status_code == 409
+    assert response.json["error"]["field"] == "email"

@@ -28,6 +28,7 @@ from ...models import utcnow
 from ...models.ticket import PRIORITIES
 from ...models.ticket import STATUSES
 from ...services import tickets
+from ...services import whole_number
 
 if t.TYPE_CHECKING:
     from werkzeug import Response
@@ -148,10 +149,10 @@ def _priority_label(name: str) -> str:
 
 def int_arg(name: str) -> int:
     """The query-string argument ``name`` as a number, or a ValidationError."""
-    value = request.args.get(name, "")
-    if not value.isdigit():
+    value = whole_number(request.args.get(name, ""))
+    if value is None:
         raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
-    return int(value)
+    return value
 
 
 def optional_int(name: str) -> int | None:
@@ -159,9 +160,10 @@ def optional_int(name: str) -> int | None:
     value = request.form.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None:
         raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
-    return int(value)
+    return number
 
 
 def uploaded_files() -> list[InboundAttachment]:

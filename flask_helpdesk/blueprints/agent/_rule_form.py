@@ -22,6 +22,7 @@ import typing as t
 from ...errors import ValidationError
 from ...i18n import _
 from ...i18n import lazy_gettext
+from ...services import whole_number
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -327,12 +328,12 @@ def to_service(draft: Draft) -> dict[str, t.Any]:
 def _when(values: Draft) -> dict[str, t.Any]:
     kind = values["type"]
     if kind == "time":
-        amount = values["amount"].strip()
-        if not amount.isdigit() or values["unit"] not in UNITS:
+        amount = whole_number(values["amount"], maximum=10**6)
+        if amount is None or values["unit"] not in UNITS:
             raise ValidationError(_("Give the delay as a whole number of minutes, hours or"
                                     " days."), field="when.minutes")
         out: dict[str, t.Any] = {"type": "time", "since": values["since"],
-                                 "minutes": int(amount) * UNITS[values["unit"]]}
+                                 "minutes": amount * UNITS[values["unit"]]}
         if values["business_hours"]:
             out["business_hours"] = True
             if values["calendar_id"]:
@@ -368,9 +369,10 @@ def _choice(name: str, raw: str, field: str) -> t.Any:
 
 
 def _number(raw: str, field: str) -> int:
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise ValidationError(_("%(field)s must be a number.", field=field), field=field)
-    return int(raw)
+    return number
 
 
 def _ids(values: list[str]) -> list[int | None]:

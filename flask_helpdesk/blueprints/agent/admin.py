@@ -26,6 +26,7 @@ from ...models.agent import ROLES
 from ...services import agents
 from ...services import calendars
 from ...services import tags
+from ...services import whole_number
 from ...services.permissions import require_role
 from ._common import bp
 from ._common import current_agent
@@ -97,7 +98,7 @@ def admin_create_group() -> t.Any:
     ), _("Group created."), url_for(".admin_groups"), lambda e: admin_groups(error=e))
 
 
-@bp.get("/admin/groups/<int:group_id>")
+@bp.get("/admin/groups/<helpdesk_id:group_id>")
 def admin_group(group_id: int, *, form: str | None = None,
                 error: HelpdeskError | None = None) -> t.Any:
     """One group: rename it, describe it, choose its hours and what a reply to a
@@ -112,7 +113,7 @@ def admin_group(group_id: int, *, form: str | None = None,
                         **_calendar_choices(actor))
 
 
-@bp.post("/admin/groups/<int:group_id>")
+@bp.post("/admin/groups/<helpdesk_id:group_id>")
 def admin_update_group(group_id: int) -> t.Any:
     return submit(lambda: agents.update_group(
         group_id, actor=admin(), name=request.form.get("name", ""),
@@ -122,7 +123,7 @@ def admin_update_group(group_id: int) -> t.Any:
         lambda e: admin_group(group_id, form="edit", error=e))
 
 
-@bp.post("/admin/groups/<int:group_id>/delete")
+@bp.post("/admin/groups/<helpdesk_id:group_id>/delete")
 def admin_delete_group(group_id: int) -> t.Any:
     return submit(lambda: agents.delete_group(
         group_id, actor=admin(), move_to=optional_int("move_to"),
@@ -171,7 +172,7 @@ def admin_create_agent() -> t.Any:
     ), _("Agent created."), url_for(".admin_agents"), lambda e: admin_agents(error=e))
 
 
-@bp.get("/admin/agents/<int:agent_id>")
+@bp.get("/admin/agents/<helpdesk_id:agent_id>")
 def admin_agent(agent_id: int, *, form: str | None = None, error: HelpdeskError | None = None,
                 secret: str | None = None) -> t.Any:
     """One agent: profile, role, groups, language, state and API tokens."""
@@ -183,7 +184,7 @@ def admin_agent(agent_id: int, *, form: str | None = None, error: HelpdeskError 
                         status=error.http_status if error else 200)
 
 
-@bp.post("/admin/agents/<int:agent_id>")
+@bp.post("/admin/agents/<helpdesk_id:agent_id>")
 def admin_update_agent(agent_id: int) -> t.Any:
     return submit(lambda: agents.update_agent(
         agent_id, actor=admin(), active=bool(request.form.get("active")), **_agent_fields(),
@@ -191,14 +192,14 @@ def admin_update_agent(agent_id: int) -> t.Any:
         lambda e: admin_agent(agent_id, form="edit", error=e))
 
 
-@bp.post("/admin/agents/<int:agent_id>/deactivate")
+@bp.post("/admin/agents/<helpdesk_id:agent_id>/deactivate")
 def admin_deactivate_agent(agent_id: int) -> t.Any:
     return submit(lambda: agents.update_agent(agent_id, actor=admin(), active=False),
                   _("Agent deactivated."), url_for(".admin_agent", agent_id=agent_id),
                   lambda e: admin_agent(agent_id, form="deactivate", error=e))
 
 
-@bp.post("/admin/agents/<int:agent_id>/tokens")
+@bp.post("/admin/agents/<helpdesk_id:agent_id>/tokens")
 def admin_create_token(agent_id: int) -> t.Any:
     """Create an API token and show its secret, this once, on the agent's page."""
     try:
@@ -209,7 +210,7 @@ def admin_create_token(agent_id: int) -> t.Any:
     return admin_agent(agent_id, secret=secret)
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
+@bp.post("/admin/tokens/<helpdesk_id:token_id>/revoke")
 def admin_revoke_token(token_id: int) -> t.Any:
     token = agents.revoke_token(token_id, actor=admin())
     flash(_("Token %(name)s revoked.", name=token.name), "success")
@@ -220,7 +221,7 @@ def _agent_fields() -> dict[str, t.Any]:
     form = request.form
     return {"name": form.get("name", ""), "email": form.get("email", "").strip() or None,
             "role": form.get("role", ""), "language": form.get("language") or None,
-            "groups": [int(g) for g in form.getlist("groups") if g.isdigit()]}
+            "groups": [n for g in form.getlist("groups") if (n := whole_number(g))]}
 
 
 def _agent_choices() -> dict[str, t.Any]:
@@ -244,7 +245,7 @@ def admin_tags(*, form: str | None = None, error: HelpdeskError | None = None) -
                         error=error, status=error.http_status if error else 200)
 
 
-@bp.post("/admin/tags/<int:tag_id>/rename")
+@bp.post("/admin/tags/<helpdesk_id:tag_id>/rename")
 def admin_rename_tag(tag_id: int) -> t.Any:
     return submit(lambda: tags.rename_tag(tag_id, actor=admin(),
                                           name=request.form.get("name", "")),
@@ -252,7 +253,7 @@ def admin_rename_tag(tag_id: int) -> t.Any:
                   lambda e: admin_tags(form=f"rename-{tag_id}", error=e))
 
 
-@bp.post("/admin/tags/<int:tag_id>/merge")
+@bp.post("/admin/tags/<helpdesk_id:tag_id>/merge")
 def admin_merge_tag(tag_id: int) -> t.Any:
     def merge() -> None:
         into = tags.find_tag(request.form.get("into", ""), field="into")
@@ -262,7 +263,7 @@ def admin_merge_tag(tag_id: int) -> t.Any:
                   lambda e: admin_tags(form=f"merge-{tag_id}", error=e))
 
 
-@bp.post("/admin/tags/<int:tag_id>/delete")
+@bp.post("/admin/tags/<helpdesk_id:tag_id>/delete")
 def admin_delete_tag(tag_id: int) -> t.Any:
     return submit(lambda: tags.delete_tag(tag_id, actor=admin()), _("Tag deleted."),
                   _back_to_tags(), lambda e: admin_tags(form=f"delete-{tag_id}", error=e))

@@ -27,6 +27,7 @@ from ...i18n import _
 from ...services import CalendarChanges
 from ...services import agents
 from ...services import calendars
+from ...services import whole_number
 from ._common import bp
 from ._common import current_agent
 from .admin import admin
@@ -73,7 +74,7 @@ def admin_new_calendar() -> t.Any:
                   lambda e: _page(None, draft, e))
 
 
-@bp.route("/admin/calendars/<int:calendar_id>", methods=["GET", "POST"])
+@bp.route("/admin/calendars/<helpdesk_id:calendar_id>", methods=["GET", "POST"])
 def admin_calendar(calendar_id: int) -> t.Any:
     """A calendar's form, the rules that name it, and delete."""
     actor = admin()
@@ -89,7 +90,7 @@ def admin_calendar(calendar_id: int) -> t.Any:
         lambda e: _page(calendar, draft, e))
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/delete")
+@bp.post("/admin/calendars/<helpdesk_id:calendar_id>/delete")
 def admin_delete_calendar(calendar_id: int) -> t.Any:
     actor = admin()
     calendar = calendars.get_calendar(calendar_id, actor=actor)
@@ -121,8 +122,9 @@ def _editing(draft: Draft) -> bool:
     elif op.startswith(("remove_period:", "remove_holiday:")):
         kind, _sep, index = op.partition(":")
         rows = draft["periods" if kind == "remove_period" else "holidays"]
-        if index.isdigit() and int(index) < len(rows):
-            del rows[int(index)]
+        row = whole_number(index, maximum=len(rows) - 1)
+        if row is not None:
+            del rows[row]
     else:
         return False
     return True

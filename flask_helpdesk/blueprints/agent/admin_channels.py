@@ -23,6 +23,7 @@ from ...i18n import _
 from ...services import agents
 from ...services import channels
 from ...services import quarantine
+from ...services import whole_number
 from ._common import bp
 from .admin import admin
 from .admin import render_admin
@@ -61,14 +62,14 @@ def admin_create_account(channel: str) -> t.Any:
         lambda e: admin_new_account(channel, error=e))
 
 
-@bp.get("/admin/channels/<int:account_id>")
+@bp.get("/admin/channels/<helpdesk_id:account_id>")
 def admin_account(account_id: int, *, error: HelpdeskError | None = None) -> t.Any:
     """An account's form (secrets left empty), its health and quarantine."""
     account = channels.get_account(account_id, actor=admin())
     return _account_page(account.channel, account, error)
 
 
-@bp.post("/admin/channels/<int:account_id>")
+@bp.post("/admin/channels/<helpdesk_id:account_id>")
 def admin_update_account(account_id: int) -> t.Any:
     account = channels.get_account(account_id, actor=admin())
     return submit(lambda: channels.save_account_form(
@@ -105,21 +106,21 @@ def admin_quarantine() -> t.Any:
     channel = request.args.get("channel") or None
     after = request.args.get("after", "")
     rows = quarantine.list_quarantine(actor=actor, channel=channel,
-                                      after=int(after) if after.isdigit() else None,
+                                      after=whole_number(after),
                                       limit=QUARANTINE_PAGE + 1)
     more, rows = len(rows) > QUARANTINE_PAGE, rows[:QUARANTINE_PAGE]
     next_url = url_for(".admin_quarantine", channel=channel, after=rows[-1].id) if more else None
     return render_admin("quarantine.html", items=rows, channel=channel, next_url=next_url)
 
 
-@bp.post("/admin/quarantine/<int:item_id>/discard")
+@bp.post("/admin/quarantine/<helpdesk_id:item_id>/discard")
 def admin_discard_quarantined(item_id: int) -> t.Any:
     quarantine.discard_quarantined(item_id, actor=admin())
     flash(_("The message was discarded."), "success")
     return redirect(url_for(".admin_quarantine", channel=request.args.get("channel") or None))
 
 
-@bp.post("/admin/quarantine/<int:item_id>/retry")
+@bp.post("/admin/quarantine/<helpdesk_id:item_id>/retry")
 def admin_retry_quarantined(item_id: int) -> t.Any:
     """Read and ingest the message again; the flash message says how it went."""
     try:

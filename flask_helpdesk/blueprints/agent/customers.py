@@ -25,6 +25,7 @@ from ...i18n import _
 from ...models.customer import IDENTITY_KINDS
 from ...services import customers
 from ...services import views
+from ...services import whole_number
 from . import _sidebar  # noqa: F401  (registers hd_customer_sidebar)
 from ._common import bp
 from ._common import current_agent
@@ -54,7 +55,7 @@ def customers_list() -> t.Any:
     )
 
 
-@bp.get("/customers/<int:customer_id>")
+@bp.get("/customers/<helpdesk_id:customer_id>")
 def customer(customer_id: int) -> t.Any:
     """A customer: identities, attributes, notes, plugin blocks and requests."""
     person = customers.get_customer(customer_id)
@@ -65,7 +66,7 @@ def customer(customer_id: int) -> t.Any:
 
 def _id(text: str) -> int | None:
     """A row id from the query string; ``None`` when it is not one (no 500 on junk)."""
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return whole_number(text)
 
 
 def _render_customer(person: Customer, *, form: str | None = None,
@@ -104,7 +105,7 @@ def _act(customer_id: int, form: str, action: t.Callable[[], t.Any], done: str) 
     return redirect(url_for(".customer", customer_id=customer_id, _anchor=form))
 
 
-@bp.post("/customers/<int:customer_id>/details")
+@bp.post("/customers/<helpdesk_id:customer_id>/details")
 def customer_details(customer_id: int) -> t.Any:
     """Change the customer's name and the agents' notes about them."""
     return _act(customer_id, "details", lambda: customers.update_customer(
@@ -113,7 +114,7 @@ def customer_details(customer_id: int) -> t.Any:
     ), _("Customer saved."))
 
 
-@bp.post("/customers/<int:customer_id>/identities")
+@bp.post("/customers/<helpdesk_id:customer_id>/identities")
 def add_identity(customer_id: int) -> t.Any:
     """Give the customer one more contact identity."""
     return _act(customer_id, "identity-new", lambda: customers.add_identity(
@@ -122,7 +123,7 @@ def add_identity(customer_id: int) -> t.Any:
     ), _("Contact added."))
 
 
-@bp.post("/customers/<int:customer_id>/identities/<int:identity_id>")
+@bp.post("/customers/<helpdesk_id:customer_id>/identities/<helpdesk_id:identity_id>")
 def edit_identity(customer_id: int, identity_id: int) -> t.Any:
     """Change an identity's value (shown as typed, looked up normalized)."""
     _own_identity(customer_id, identity_id)
@@ -131,7 +132,7 @@ def edit_identity(customer_id: int, identity_id: int) -> t.Any:
     ), _("Contact changed."))
 
 
-@bp.post("/customers/<int:customer_id>/identities/<int:identity_id>/remove")
+@bp.post("/customers/<helpdesk_id:customer_id>/identities/<helpdesk_id:identity_id>/remove")
 def remove_identity(customer_id: int, identity_id: int) -> t.Any:
     """Remove a contact identity from the customer."""
     _own_identity(customer_id, identity_id)
@@ -144,7 +145,7 @@ def _own_identity(customer_id: int, identity_id: int) -> None:
         raise NotFound(_("Identity %(id)s does not exist.", id=identity_id))
 
 
-@bp.get("/customers/<int:customer_id>/merge")
+@bp.get("/customers/<helpdesk_id:customer_id>/merge")
 def merge_customer(customer_id: int) -> t.Any:
     """Pick the customer to merge into this one, then confirm what moves."""
     return _render_merge(customer_id)
@@ -173,7 +174,7 @@ def _render_merge(customer_id: int, *, error: HelpdeskError | None = None) -> t.
     return (body, error.http_status) if error else body
 
 
-@bp.post("/customers/<int:customer_id>/merge")
+@bp.post("/customers/<helpdesk_id:customer_id>/merge")
 def merge_customer_post(customer_id: int) -> t.Any:
     """Merge the chosen customer into this one and show the survivor."""
     try:

@@ -30,6 +30,7 @@ from ...services import TicketFilter
 from ...services import agents
 from ...services import bulk_edit
 from ...services import views
+from ...services import whole_number
 from ._common import FILTER_ARGS
 from ._common import bp
 from ._common import current_agent
@@ -149,7 +150,7 @@ def bulk() -> Response:
     actor = current_agent()
     back = _safe_back(request.form.get("next"))
     try:
-        ids = [int(x) for x in request.form.getlist("ticket_ids") if x.isdigit()]
+        ids = [n for x in request.form.getlist("ticket_ids") if (n := whole_number(x))]
         result = _bulk_action(actor, request.form.get("action", ""), ids)
     except HelpdeskError as exc:
         flash(exc.message, "error")
@@ -193,9 +194,10 @@ def _form_int(name: str) -> int | None:
     value = request.form.get(name, "").strip().lstrip("#")
     if not value:
         return None
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None:
         raise ValidationError(_("%(field)s must be a number.", field=name), field=name)
-    return int(value)
+    return number
 
 
 def _safe_back(url: str | None) -> str:
@@ -236,7 +238,7 @@ def _json_filters() -> dict[str, t.Any]:
     return data
 
 
-@bp.post("/views/<int:view_id>/delete")
+@bp.post("/views/<helpdesk_id:view_id>/delete")
 def delete_view(view_id: int) -> Response:
     """Delete a saved view (a shared one: managers and admins)."""
     try:

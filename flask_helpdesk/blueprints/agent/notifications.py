@@ -44,7 +44,7 @@ def notification_list() -> str:
                            unread=sum(1 for n in items if n.read_at is None))
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<helpdesk_id:notification_id>/read")
 def read_notification(notification_id: int) -> Response:
     """Mark one read; ``open=1`` goes on to its ticket."""
     item = notifications.mark_read(notification_id, actor=current_agent())

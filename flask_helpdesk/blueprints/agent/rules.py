@@ -33,6 +33,7 @@ from ...services import rule_conditions
 from ...services import rules
 from ...services import tags
 from ...services import templates
+from ...services import whole_number
 from ...services.rules import ANCHORS
 from ...services.rules import EVENT_KINDS
 from ...services.rules import WATCHED_FIELDS
@@ -78,7 +79,7 @@ def new_rule() -> t.Any:
     return redirect(url_for(".rules", _anchor=f"rule-{rule.id}"))
 
 
-@bp.route("/rules/<int:rule_id>", methods=["GET", "POST"], endpoint="edit_rule")
+@bp.route("/rules/<helpdesk_id:rule_id>", methods=["GET", "POST"], endpoint="edit_rule")
 def edit_rule(rule_id: int) -> t.Any:
     """A rule's form, its dry run and "run rule"."""
     actor = current_agent()
@@ -97,7 +98,7 @@ def edit_rule(rule_id: int) -> t.Any:
     return redirect(url_for(".rules", _anchor=f"rule-{rule.id}"))
 
 
-@bp.post("/rules/<int:rule_id>/delete", endpoint="delete_rule")
+@bp.post("/rules/<helpdesk_id:rule_id>/delete", endpoint="delete_rule")
 def delete_rule(rule_id: int) -> t.Any:
     actor = current_agent()
     name = rules.get_rule(rule_id, actor=actor).name
@@ -106,7 +107,7 @@ def delete_rule(rule_id: int) -> t.Any:
     return redirect(url_for(".rules"))
 
 
-@bp.post("/rules/<int:rule_id>/move", endpoint="move_rule")
+@bp.post("/rules/<helpdesk_id:rule_id>/move", endpoint="move_rule")
 def move_rule(rule_id: int) -> t.Any:
     """One place up (``by=-1``) or down (``by=1``) in the run order."""
     rules.move_rule(rule_id, actor=current_agent(),
@@ -114,7 +115,7 @@ def move_rule(rule_id: int) -> t.Any:
     return redirect(url_for(".rules", _anchor=f"rule-{rule_id}"))
 
 
-@bp.post("/rules/<int:rule_id>/enabled", endpoint="enable_rule")
+@bp.post("/rules/<helpdesk_id:rule_id>/enabled", endpoint="enable_rule")
 def enable_rule(rule_id: int) -> t.Any:
     """Enable or disable; enabling validates the rule again (a paused rule's error shows)."""
     actor = current_agent()
@@ -137,7 +138,7 @@ def install_default_rules() -> t.Any:
     return redirect(url_for(".rules"))
 
 
-@bp.get("/rules/<int:rule_id>/dry-run", endpoint="dry_run_rule")
+@bp.get("/rules/<helpdesk_id:rule_id>/dry-run", endpoint="dry_run_rule")
 def dry_run_rule(rule_id: int) -> str:
     """The tickets the rule would touch now, as links; nothing is changed."""
     actor = current_agent()
@@ -146,7 +147,7 @@ def dry_run_rule(rule_id: int) -> str:
     return str(render_template("helpdesk/rule_dry_run.html", rule=rule, result=result))
 
 
-@bp.post("/rules/<int:rule_id>/run", endpoint="run_rule")
+@bp.post("/rules/<helpdesk_id:rule_id>/run", endpoint="run_rule")
 def run_rule(rule_id: int) -> t.Any:
     """Start the background run and show its progress."""
     try:
@@ -157,7 +158,7 @@ def run_rule(rule_id: int) -> t.Any:
     return redirect(url_for(".rule_run", run_id=run.id))
 
 
-@bp.get("/rules/runs/<int:run_id>", endpoint="rule_run")
+@bp.get("/rules/runs/<helpdesk_id:run_id>", endpoint="rule_run")
 def rule_run(run_id: int) -> str:
     """A run's progress (the page follows it) and, at the end, its summary."""
     actor = current_agent()
@@ -166,7 +167,7 @@ def rule_run(run_id: int) -> str:
                            rule=rules.get_rule(run.rule_id, actor=actor))
 
 
-@bp.get("/rules/runs/<int:run_id>.json", endpoint="rule_run_json")
+@bp.get("/rules/runs/<helpdesk_id:run_id>.json", endpoint="rule_run_json")
 def rule_run_json(run_id: int) -> t.Any:
     """The run's progress for the page's script."""
     return jsonify(serialize.rule_run(rules.get_run(run_id, actor=current_agent())))
@@ -185,8 +186,9 @@ def _editing(draft: form.Draft) -> bool:
     elif op.startswith(("remove_condition:", "remove_action:")):
         kind, _sep, index = op.partition(":")
         rows = draft["conditions" if kind == "remove_condition" else "actions"]
-        if index.isdigit() and int(index) < len(rows):
-            del rows[int(index)]
+        row = whole_number(index, maximum=len(rows) - 1)
+        if row is not None:
+            del rows[row]
     else:
         return False
     return True

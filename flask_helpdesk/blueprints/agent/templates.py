@@ -27,6 +27,7 @@ from ...services import TemplateChanges
 from ...services import agents
 from ...services import templates
 from ...services import tickets
+from ...services import whole_number
 from ...services.templates import PLACEHOLDERS
 from .. import _serialize as serialize
 from ._common import bp
@@ -78,7 +79,7 @@ def new_reply_template() -> t.Any:
     return redirect(url_for(".reply_templates", _anchor=f"template-{row.id}"))
 
 
-@bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"],
+@bp.route("/templates/<helpdesk_id:template_id>/edit", methods=["GET", "POST"],
           endpoint="edit_reply_template")
 def edit_reply_template(template_id: int) -> t.Any:
     """Change a template the agent may manage (403 for anyone else)."""
@@ -92,7 +93,7 @@ def edit_reply_template(template_id: int) -> t.Any:
         if "visibility" not in request.form:
             data.pop("shared")
         changes = TemplateChanges(**data, add_attachments=files, remove_attachments=[
-            int(x) for x in request.form.getlist("remove_attachments") if x.isdigit()])
+            n for x in request.form.getlist("remove_attachments") if (n := whole_number(x))])
         row = templates.update_template(template_id, actor=actor, changes=changes)
     except ValidationError as exc:
         return _form(row, request.form, exc)
@@ -100,7 +101,7 @@ def edit_reply_template(template_id: int) -> t.Any:
     return redirect(url_for(".reply_templates", _anchor=f"template-{row.id}"))
 
 
-@bp.post("/templates/<int:template_id>/delete", endpoint="delete_reply_template")
+@bp.post("/templates/<helpdesk_id:template_id>/delete", endpoint="delete_reply_template")
 def delete_reply_template(template_id: int) -> t.Any:
     """Delete a template; a rule that sends it keeps it (the error is shown)."""
     try:
@@ -112,7 +113,7 @@ def delete_reply_template(template_id: int) -> t.Any:
     return redirect(url_for(".reply_templates"))
 
 
-@bp.get("/tickets/<int:ticket_id>/templates", endpoint="template_picker")
+@bp.get("/tickets/<helpdesk_id:ticket_id>/templates", endpoint="template_picker")
 def template_picker(ticket_id: int) -> tuple[Response, int] | Response:
     """JSON for the picker: the templates filled in for this ticket, most used first."""
     actor = current_agent()

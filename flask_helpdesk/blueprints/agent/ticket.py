@@ -40,7 +40,7 @@ if t.TYPE_CHECKING:
     from werkzeug import Response
 
 
-@bp.get("/tickets/<int:ticket_id>")
+@bp.get("/tickets/<helpdesk_id:ticket_id>")
 def ticket(ticket_id: int) -> t.Any:
     return _render_ticket(ticket_id)
 
@@ -108,7 +108,7 @@ def _act(ticket_id: int, form: str, action: t.Callable[[], t.Any], done: str) ->
     return redirect(url_for(".ticket", ticket_id=ticket_id, _anchor=form))
 
 
-@bp.post("/tickets/<int:ticket_id>/reply")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/reply")
 def reply(ticket_id: int) -> t.Any:
     """Send a public reply, optionally setting the status."""
     return _act(ticket_id, "reply", lambda: messages.reply(
@@ -119,7 +119,7 @@ def reply(ticket_id: int) -> t.Any:
     ), _("Reply sent."))
 
 
-@bp.post("/tickets/<int:ticket_id>/note")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/note")
 def note(ticket_id: int) -> t.Any:
     """Add an internal note."""
     return _act(ticket_id, "note", lambda: messages.add_note(
@@ -129,7 +129,7 @@ def note(ticket_id: int) -> t.Any:
     ), _("Note added."))
 
 
-@bp.post("/tickets/<int:ticket_id>/drafts/<any(reply, note):kind>")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/drafts/<any(reply, note):kind>")
 def save_draft(ticket_id: int, kind: str) -> t.Any:
     """Autosave of the reply or note box by the page's script (a JSON answer)."""
     reply = kind == "reply"
@@ -145,7 +145,7 @@ def save_draft(ticket_id: int, kind: str) -> t.Any:
     return {"saved": draft is not None}
 
 
-@bp.post("/tickets/<int:ticket_id>/properties")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/properties")
 def properties(ticket_id: int) -> t.Any:
     """Change status, priority, group, assignee and tags in one go."""
 
@@ -163,7 +163,7 @@ def properties(ticket_id: int) -> t.Any:
     return _act(ticket_id, "properties", change, _("Ticket updated."))
 
 
-@bp.post("/tickets/<int:ticket_id>/reassign")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/reassign")
 def reassign(ticket_id: int) -> t.Any:
     """Hand the ticket to another group or agent, with an internal note."""
     return _act(ticket_id, "reassign", lambda: tickets.reassign(
@@ -172,7 +172,7 @@ def reassign(ticket_id: int) -> t.Any:
     ), _("Ticket reassigned."))
 
 
-@bp.post("/tickets/<int:ticket_id>/merge")
+@bp.post("/tickets/<helpdesk_id:ticket_id>/merge")
 def merge(ticket_id: int) -> t.Any:
     """Merge this ticket into another ticket of the same customer."""
     try:
@@ -233,7 +233,7 @@ def inline_images(thread: t.Sequence[t.Any]) -> tuple[dict[int, str], set[int]]:
     return bodies, shown
 
 
-@bp.get("/attachments/<int:attachment_id>")
+@bp.get("/attachments/<helpdesk_id:attachment_id>")
 def attachment(attachment_id: int) -> Response:
     """An attachment: images inline with ``?inline=1``, everything else as a download.
 
