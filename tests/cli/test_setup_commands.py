@@ -21,6 +21,7 @@ from flask_helpdesk.testing import make_app
 from tests.cli.test_commands import run
 from tests.services_check import REDIS_URL
 from tests.services_check import require
+from tests.test_setup import _upgrade
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOT_SET_UP = "Error: The helpdesk database is not set up: run `flask helpdesk db upgrade`."
@@ -46,11 +47,6 @@ def bare_factory(tmp_path: t.Any) -> t.Iterator[t.Callable[..., Flask]]:
         with app.app_context():
             get_state(app).db.session.remove()
             get_state(app).db.engines[None].dispose()
-
-
-def _upgrade(app: Flask, revision: str = "head") -> None:
-    with app.app_context():
-        migrations.upgrade(get_state(app).db.engines[None], revision)
 
 
 # ------------------------------------------------------- before db upgrade
