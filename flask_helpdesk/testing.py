@@ -230,10 +230,7 @@ class LiveServer:
         self._wait_for_requests(timeout)
         self._server.server_close()
 
-    def _wait_for_requests(self, timeout: float) -> bool:
+    def _wait_for_requests(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self._server.helpdesk_active:
-            if time.monotonic() > deadline:
-                return False
+        while self._server.helpdesk_active and time.monotonic() < deadline:
             time.sleep(0.01)
-        return True
